@@ -1,0 +1,178 @@
+"""Command line: `matcher pair` (the teacher pairing run) and `matcher synth` (synthetic districts)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import InfeasibleError, InputError, MatcherError, Problem
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+MAX_PRINTED_PROBLEMS = 500
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="matcher", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("pair", help="suggest target/partner teacher pairs for every school")
+    p.add_argument("teachers", help="teacher CSV (wide), or a long score file with --roster")
+    p.add_argument("--out", required=True, help="output folder (written all at once)")
+    p.add_argument("--roster", help="roster CSV when TEACHERS is a long file (teacher_id, indicator, score)")
+    p.add_argument("--rubric", default="team", help="team, danielson, or a rubric file (TOML/JSON)")
+    p.add_argument("--policy", help="policy file (TOML/JSON); flags below override it")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--mode", choices=["mutual", "one_way"])
+    p.add_argument("--max-targets", type=int, dest="max_targets_per_partner",
+                   help="one-way mode: targets one partner may support (K)")
+    p.add_argument("--weak-below", type=float, dest="weak_below")
+    p.add_argument("--strong-at-least", type=float, dest="strong_at_least")
+    p.add_argument("--gap-size", action="store_true", dest="weigh_gap_size", default=None,
+                   help="weigh each covered indicator by the score gap")
+    p.add_argument("--subject", choices=["any", "prefer_same", "require_same", "prefer_cross"])
+    p.add_argument("--grade", choices=["any", "prefer_same", "require_same", "prefer_cross"])
+    p.add_argument("--max-grade-distance", type=int, dest="max_grade_distance")
+    p.add_argument("--max-junior-years", type=float, dest="max_junior_years",
+                   help="never make a teacher the target of a partner this many years less experienced")
+    p.add_argument("--preference-weight", type=float, dest="preference_weight",
+                   help="weight of soft preferences in the objective (default 0: tie-break only)")
+    p.add_argument("--scope", choices=["school", "district", "all"])
+    p.add_argument("--cross-school", action="store_true", dest="cross_school_fallback", default=None,
+                   help="pair teachers left unmatched in their school across schools of their district")
+    p.add_argument("--max-km", type=float, dest="fallback_max_km", help="distance limit for cross-school pairs")
+    p.add_argument("--schools", help="schools CSV (school_id, latitude, longitude, ...) for distances")
+    p.add_argument("--previous", help="last run's pairs.csv: keep its pairs wherever still allowed and optimal")
+    p.add_argument("--must-pair", help="CSV of pairs (teacher_a, teacher_b) that must be formed")
+    p.add_argument("--do-not-pair", help="CSV of pairs (teacher_a, teacher_b) that must not be formed")
+    p.add_argument("--solver", help="auto (default), blossom, certified, cpsat or networkx")
+
+    s = sub.add_parser("synth", help="write a seeded synthetic district (teacher CSV, optional schools CSV)")
+    s.add_argument("--schools", type=int, required=True, help="number of schools")
+    s.add_argument("--mean-size", type=float, default=39.0, help="mean teachers per school")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help="teacher CSV to write")
+    s.add_argument("--schools-out", help="schools CSV to write too")
+    s.add_argument("--rubric", default="team")
+    return ap
+
+
+_POLICY_FLAGS = ("mode", "max_targets_per_partner", "weak_below", "strong_at_least", "weigh_gap_size", "subject",
+                 "grade", "max_grade_distance", "max_junior_years", "preference_weight", "scope",
+                 "cross_school_fallback", "fallback_max_km", "solver")
+
+
+def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _pair(args: argparse.Namespace) -> int:
+    from .io.pair_lists import check_pair_ids, read_pair_file, read_school_coords
+    from .io.teachers import read_teachers
+    from .pairing.engine import pair_teachers
+    from .policy import load_policy, policy_from_dict
+    from .report.outputs import summary_json, write_outputs
+    from .rubric import load_rubric
+
+    started = time.perf_counter()
+    problems: list[Problem] = []
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    rubric = _collect(problems, load_rubric, args.rubric)
+    policy = _collect(problems, load_policy, args.policy)
+    flags = {k: getattr(args, k) for k in _POLICY_FLAGS if getattr(args, k) is not None}
+    if policy is not None and flags:
+        policy = _collect(problems, policy_from_dict, flags, "command line", policy)
+    table = _collect(problems, read_teachers, args.teachers, rubric, args.roster) if rubric else None
+    lists: dict[str, list[tuple[int, str, str]]] = {}
+    for key in ("previous", "must_pair", "do_not_pair"):
+        path = getattr(args, key)
+        if path:
+            rows = _collect(problems, read_pair_file, path)
+            if rows is not None:
+                lists[key] = rows
+                if table is not None and key != "previous":
+                    problems.extend(check_pair_ids(table, rows, path))
+    coords = _collect(problems, read_school_coords, args.schools) if args.schools else None
+    if problems:
+        raise InputError(problems)
+    assert table is not None and policy is not None
+    if "must_pair" in lists:
+        policy = policy.replace(must_pair=policy.must_pair + tuple((a, b) for _, a, b in lists["must_pair"]))
+    if "do_not_pair" in lists:
+        policy = policy.replace(do_not_pair=policy.do_not_pair + tuple((a, b) for _, a, b in lists["do_not_pair"]))
+    previous = [(a, b) for _, a, b in lists.get("previous", [])]
+    result = pair_teachers(table, policy, previous=previous, previous_source=args.previous or "",
+                           school_coords=coords, policy_source=args.policy or "policy")
+    write_outputs(result, out)
+    summary = dict(result.summary)
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)
+    if args.json:
+        sys.stdout.write(summary_json(summary))
+    else:
+        _print_table(summary, out)
+    return EXIT_OK
+
+
+def _print_table(s: dict[str, Any], out: Path) -> None:
+    rows = [("schools", s["n_schools"]), ("teachers", s["n_teachers"]), ("pairs", s["n_pairs"]),
+            ("teachers paired", s["n_paired_teachers"]), ("teachers unmatched", s["n_unmatched"]),
+            ("total value", f"{s['total_value']:g}"), ("optimal (proven)", "yes" if s["optimal"] else "no"),
+            ("soft preferences", s["soft_preferences"]), ("solve seconds", s["solve_seconds"]),
+            ("total seconds", s["elapsed_seconds"])]
+    if s.get("cross_school_pairs"):
+        rows.insert(3, ("cross-school pairs", s["cross_school_pairs"]))
+    if "previous" in s:
+        pv = s["previous"]
+        rows.append(("previous pairs kept/broken/new", f"{pv['kept']}/{pv['broken']}/{pv['new']}"))
+    for reason, n in s["unmatched_by_reason"].items():
+        rows.append((f"  unmatched: {reason}", n))
+    width = max(len(r[0]) for r in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    print(f"outputs: {out}/pairs.csv, unmatched.csv, summary.json, schools/*.html")
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .rubric import load_rubric
+    from .synth import write_district
+
+    if args.schools < 1 or args.mean_size <= 0:
+        raise InputError([Problem("command line", "need --schools >= 1 and --mean-size > 0",
+                                  column="--schools", value=str(args.schools))])
+    n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out,
+                              load_rubric(args.rubric))
+    print(f"wrote {n_t} teachers in {n_s} schools to {args.out}" +
+          (f" and {args.schools_out}" if args.schools_out else ""))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"pair": _pair, "synth": _synth}[args.command](args)
+    except InputError as exc:
+        shown = exc.problems[:MAX_PRINTED_PROBLEMS]
+        print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)
+        for p in shown:
+            print(f"  - {p}", file=sys.stderr)
+        if len(exc.problems) > len(shown):
+            print(f"  ... and {len(exc.problems) - len(shown)} more", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InfeasibleError as exc:
+        print(f"error: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MatcherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Lists of teacher pairs from CSV: last run's pairs.csv (--previous), must-pair and do-not-pair lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, Problem
+from .teachers import TeacherTable, _read_csv
+
+PAIR_FIELDS = ("teacher_a", "teacher_b")
+
+
+def read_pair_file(path: str | Path) -> list[tuple[int, str, str]]:
+    """(row, teacher_a, teacher_b) for each data row; needs columns teacher_a and teacher_b."""
+    problems: list[Problem] = []
+    name = str(path)
+    df = _read_csv(Path(path), problems)
+    if df is None:
+        raise InputError(problems)
+    for c in PAIR_FIELDS:
+        if c not in df:
+            problems.append(Problem(name, "missing required column of a pair list", row=1, column=c))
+    if problems:
+        raise InputError(problems)
+    a = df["teacher_a"].str.strip().to_numpy(dtype=object)
+    b = df["teacher_b"].str.strip().to_numpy(dtype=object)
+    out = []
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        row = i + 2
+        for col, val in (("teacher_a", x), ("teacher_b", y)):
+            if val == "":
+                problems.append(Problem(name, "must not be blank", row=row, column=col, value=""))
+        if x and y and x == y:
+            problems.append(Problem(name, "a teacher cannot be paired with themself", row=row, column="teacher_b",
+                                    value=y))
+        out.append((row, str(x), str(y)))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def check_pair_ids(table: TeacherTable, rows: list[tuple[int, str, str]], path: str | Path) -> list[Problem]:
+    """Problems for every pair-list row that names a teacher who is not in the teacher file."""
+    problems = []
+    index = table.index
+    for row, a, b in rows:
+        for col, x in (("teacher_a", a), ("teacher_b", b)):
+            if x not in index:
+                problems.append(Problem(str(path), f"names a teacher who is not in {table.source}", row=row,
+                                        column=col, value=x))
+    return problems
+
+
+def read_school_coords(path: str | Path) -> dict[str, tuple[float, float]]:
+    """school_id -> (latitude, longitude) from a schools file; every bad cell is reported."""
+    problems: list[Problem] = []
+    name = str(path)
+    df = _read_csv(Path(path), problems)
+    if df is None:
+        raise InputError(problems)
+    for c in ("school_id", "latitude", "longitude"):
+        if c not in df:
+            problems.append(Problem(name, "missing required column", row=1, column=c))
+    if problems:
+        raise InputError(problems)
+    out: dict[str, tuple[float, float]] = {}
+    for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
+        vals = np.asarray(df[col].str.strip().map(_num).to_numpy(), dtype=float)
+        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
+            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=i + 2, column=col,
+                                    value=df[col].iloc[i]))
+        df[col + "_v"] = vals
+    for i, sid in enumerate(df["school_id"].str.strip()):
+        if not sid:
+            problems.append(Problem(name, "must not be blank", row=i + 2, column="school_id", value=""))
+        elif sid in out:
+            problems.append(Problem(name, "duplicate school_id", row=i + 2, column="school_id", value=sid))
+        else:
+            out[sid] = (float(df["latitude_v"].iloc[i]), float(df["longitude_v"].iloc[i]))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

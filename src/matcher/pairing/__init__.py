@@ -1,0 +1,1 @@
+"""Teacher pairing: encode teachers and policy as arrays, solve exactly, decode with reasons."""

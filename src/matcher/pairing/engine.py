@@ -1,0 +1,404 @@
+"""The front door: pair_teachers(table, policy) -> PairingResult, exact, with a reason for every decision."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InfeasibleError, InputError, Problem
+from ..io.teachers import TeacherTable
+from ..policy import Policy, policy_to_dict
+from . import solvers
+from .explain import describe_pairs, unmatched_reason
+from .model import Group, Scoring, build_group, build_scoring
+from .result import Pair, PairingResult, Unmatched
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class _Run:
+    """Mutable bookkeeping of one run (kept private; the result handed back is frozen)."""
+
+    table: TeacherTable
+    policy: Policy
+    scoring: Scoring
+    forbidden: set[tuple[int, int]]
+    previous: set[tuple[int, int]]  # mutual: (min, max); one-way: (partner, target)
+    chosen: list[tuple[int, int, str, int]] = field(default_factory=list)  # (a, b, origin, value units)
+    unmatched: dict[int, tuple[str, str]] = field(default_factory=dict)
+    methods: dict[str, int] = field(default_factory=dict)
+    optimal: bool = True
+
+    @property
+    def one_way(self) -> bool:
+        return self.policy.mode == "one_way"
+
+
+def _ids(table: TeacherTable, pairs: Sequence[tuple[str, str]], what: str, source: str,
+         problems: list[Problem]) -> list[tuple[int, int]]:
+    index = table.index
+    out = []
+    for n, (a, b) in enumerate(pairs, start=1):
+        bad = [x for x in (a, b) if x not in index]
+        for x in bad:
+            problems.append(Problem(source, f"{what} entry {n} names a teacher who is not in {table.source}",
+                                    row=n, column=what, value=x))
+        if a == b and not bad:
+            problems.append(Problem(source, f"{what} entry {n} pairs a teacher with themself", row=n, column=what,
+                                    value=a))
+        if not bad and a != b:
+            out.append((index[a], index[b]))
+    return out
+
+
+def _group_keys(table: TeacherTable, scope: str) -> np.ndarray:
+    if scope == "school":
+        return table.school_id
+    if scope == "district":
+        # A school without a district is a district of its own.
+        return np.where(table.district_id != "", table.district_id, "school:" + table.school_id.astype(str))
+    return np.zeros(len(table), dtype=object)
+
+
+def _split(keys: np.ndarray, members: np.ndarray | None = None) -> list[np.ndarray]:
+    members = np.arange(len(keys)) if members is None else members
+    if len(members) == 0:
+        return []
+    k = keys[members].astype(str)
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    cuts = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+    return [members[part] for part in np.split(order, cuts)]
+
+
+def _weights(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Integer edge weights: value first; then kept previous pairs; then soft preferences (lexicographic)."""
+    p = run.policy
+    m = len(g.members) + 1  # more than the number of edges any solution can hold
+    soft = g.soft[a, b]
+    if p.preference_weight > 0:
+        primary = primary + np.rint(p.preference_weight * run.scoring.scale * soft).astype(np.int64)
+        soft = np.zeros_like(soft)
+    s_max = 2 if p.soft_preferences and p.preference_weight == 0 else 0
+    b2 = s_max * m + 1
+    b1 = b2 * ((m if run.previous else 0) + 1)
+    w = primary * b1 + soft * (s_max > 0)
+    if run.previous:
+        ga, gb = g.members[a], g.members[b]
+        key = (ga, gb) if run.one_way else (np.minimum(ga, gb), np.maximum(ga, gb))
+        prev = np.fromiter(((int(x), int(y)) in run.previous for x, y in zip(*key, strict=True)), bool, len(a))
+        w = w + prev * b2
+    return w
+
+
+def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str) -> None:
+    """Solve one pool and record its pairs and the reasons of those left out."""
+    m = len(g.members)
+    if run.one_way:
+        arcs = g.allowed & (g.help > 0)
+        a, b = np.nonzero(arcs)
+        primary = g.help[a, b]
+    else:
+        a, b = np.nonzero(np.triu(g.allowed, 1))
+        primary = g.help[a, b] + g.help[b, a]
+        keep = primary > 0
+        a, b, primary = a[keep], b[keep], primary[keep]
+    taken: dict[int, int] = {}
+    value_of: dict[int, float] = {}
+    if len(a):
+        w = _weights(run, g, a, b, primary)
+        if run.one_way:
+            pos = {int(x): i for i, x in enumerate(g.members.tolist())}
+            arc_ix = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True))}
+            fixed_ix = [arc_ix[(pos[x], pos[y])] for x, y in fixed]
+            sol = solvers.star_packing(m, a, b, w, run.policy.max_targets_per_partner, np.array(fixed_ix, int),
+                                       run.policy.solver)
+        else:
+            sol = solvers.matching(m, a, b, w, run.policy.solver)
+        run.methods[sol.method] = run.methods.get(sol.method, 0) + 1
+        run.optimal &= sol.optimal
+        for e in sol.chosen.tolist():
+            x, y = int(g.members[a[e]]), int(g.members[b[e]])
+            run.chosen.append((x, y, origin, int(primary[e])))
+            v = float(primary[e]) / run.scoring.scale
+            taken.setdefault(x, y)
+            taken[y] = x
+            value_of.setdefault(x, v)
+            value_of[y] = v
+    for i in range(m):
+        t = int(g.members[i])
+        if t not in taken:
+            run.unmatched[t] = unmatched_reason(run.table, run.scoring, g, i, run.policy.respect_opt_out, taken,
+                                                value_of, run.one_way)
+
+
+def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> None:
+    """Every must-pair has to satisfy the hard rules; name each conflict."""
+    t, p = run.table, run.policy
+    conflicts: list[str] = []
+    seen: dict[int, int] = {}
+    targets: dict[int, int] = {}
+    partners_count: dict[int, int] = {}
+    keys = _group_keys(t, p.scope)
+    for n, (a, b) in enumerate(must, start=1):
+        ta, tb = t.teacher_id[a], t.teacher_id[b]
+        label = f"must-pair {n} ({ta}, {tb}) in {source}"
+        if keys[a] != keys[b]:
+            conflicts.append(f"{label}: the teachers are in different {p.scope}s ({t.school_id[a]}, "
+                             f"{t.school_id[b]}) and pairs stay within one {p.scope}")
+        if (min(a, b), max(a, b)) in run.forbidden:
+            conflicts.append(f"{label}: the same pair is on the do-not-pair list")
+        for x in (a, b):
+            if p.respect_opt_out and t.opt_out[x]:
+                conflicts.append(f"{label}: {t.teacher_id[x]} opted out")
+        if run.one_way:
+            if b in targets:
+                conflicts.append(f"{label}: {tb} already has partner {t.teacher_id[targets[b]]} in another "
+                                 "must-pair, and a target has one partner")
+            targets[b] = a
+            partners_count[a] = partners_count.get(a, 0) + 1
+            if partners_count[a] > p.max_targets_per_partner:
+                conflicts.append(f"{label}: {ta} would support more than {p.max_targets_per_partner} targets")
+        else:
+            for x in (a, b):
+                if x in seen:
+                    conflicts.append(f"{label}: {t.teacher_id[x]} is in another must-pair too "
+                                     f"(with {t.teacher_id[seen[x]]}), and each teacher is in at most one pair")
+                seen[x] = b if x == a else a
+        if keys[a] == keys[b]:
+            g = build_group(t, run.scoring, p, np.array([a, b]), run.forbidden)
+            useful = g.help[0, 1] > 0 if run.one_way else (g.help[0, 1] + g.help[1, 0]) > 0
+            if not useful:
+                what = f"{ta} has no reinforcement area in {tb}'s refinement areas" if run.one_way else \
+                    "neither teacher can support the other on any indicator"
+                conflicts.append(f"{label}: {what} under this policy")
+            for rule, mask in g.refused.items():
+                if mask[0, 1] and rule not in ("opt_out", "do_not_pair"):
+                    conflicts.append(f"{label}: breaks the {rule.replace('_', ' ')} rule of the policy")
+    if run.one_way:
+        both = set(targets) & set(partners_count)
+        for x in sorted(both):
+            conflicts.append(f"must-pairs in {source}: {t.teacher_id[x]} would be both a partner and a target")
+    if conflicts:
+        raise InfeasibleError("the must-pair list cannot be honoured:\n" + "\n".join(f"  - {c}" for c in conflicts))
+
+
+def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
+                  previous: Sequence[tuple[str, str]] = (), previous_source: str = "previous pairs",
+                  school_coords: dict[str, tuple[float, float]] | None = None,
+                  policy_source: str = "policy", progress: Progress | None = None) -> PairingResult:
+    """Pair teachers exactly under the policy; see PRODUCT.md's IPI policy for the defaults.
+
+    previous: last run's pairs (teacher_a, teacher_b); they are kept wherever still allowed and optimal.
+    school_coords: school_id -> (latitude, longitude), for the cross-school distance limit.
+    """
+    policy = policy or Policy()
+    started = time.perf_counter()
+    scoring = build_scoring(table, policy, policy_source)
+    problems: list[Problem] = []
+    forbidden_ids = _ids(table, policy.do_not_pair, "do_not_pair", policy_source, problems)
+    must = _ids(table, policy.must_pair, "must_pair", policy_source, problems)
+    index = table.index
+    prev_ids = [(index[a], index[b]) for a, b in previous if a in index and b in index and a != b]
+    if policy.cross_school_fallback and policy.fallback_max_km is not None:
+        if not school_coords:
+            problems.append(Problem(policy_source, "a distance limit needs school coordinates (pass the schools "
+                                                   "file with latitude and longitude)", column="fallback_max_km",
+                                    value=str(policy.fallback_max_km)))
+        else:
+            missing = sorted(set(table.school_id.tolist()) - set(school_coords))
+            for s in missing[:50]:
+                problems.append(Problem(policy_source, "school has no coordinates in the schools file",
+                                        column="school_id", value=s))
+    if problems:
+        raise InputError(problems)
+    one_way = policy.mode == "one_way"
+    run = _Run(table, policy, scoring, {(min(a, b), max(a, b)) for a, b in forbidden_ids},
+               {(a, b) if one_way else (min(a, b), max(a, b)) for a, b in prev_ids})
+    _check_must_pairs(run, must, policy_source)
+
+    # Stage 1: within each school (or the scope's pool).
+    keys = _group_keys(table, policy.scope)
+    fixed_teachers = {x for pr in must for x in pr} if not one_way else set()
+    for a, b in (must if not one_way else []):
+        run.chosen.append((a, b, "must_pair", _pair_units(run, a, b)))
+    free = np.array([i for i in range(len(table)) if i not in fixed_teachers], dtype=np.int64)
+    groups = _split(keys, free)
+    must_by_key: dict[Any, list[tuple[int, int]]] = {}
+    for a, b in (must if one_way else []):
+        must_by_key.setdefault(keys[a], []).append((a, b))
+    solve_start = time.perf_counter()
+    for n, members in enumerate(groups):
+        g = build_group(table, scoring, policy, members, run.forbidden)
+        _solve_group(run, g, must_by_key.get(keys[members[0]], []), "optimized")
+        if progress and n % 50 == 0:
+            progress(0.9 * n / max(len(groups), 1))
+
+    # Stage 2: the cross-school fallback for whoever is still without a pair.
+    fallback_value = 0.0
+    if policy.cross_school_fallback and policy.scope == "school":
+        before = len(run.chosen)
+        _fallback(run, school_coords)
+        fallback_value = sum(units for *_, units in run.chosen[before:]) / scoring.scale
+    solve_seconds = time.perf_counter() - solve_start
+    result = _decode(run, prev_ids, previous_source, fallback_value, solve_seconds, started)
+    if progress:
+        progress(1.0)
+    return result
+
+
+def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _fallback(run: _Run, coords: dict[str, tuple[float, float]] | None) -> None:
+    t = run.table
+    left = np.array(sorted(i for i, (code, _) in run.unmatched.items()
+                           if code in ("no_helper", "ruled_out", "taken") and t.district_id[i] != ""),
+                    dtype=np.int64)
+    for members in _split(t.district_id, left):
+        if len(set(t.school_id[members].tolist())) < 2:
+            continue
+        km = None
+        if coords is not None and run.policy.fallback_max_km is not None:
+            lat = np.array([coords[s][0] for s in t.school_id[members]])
+            lon = np.array([coords[s][1] for s in t.school_id[members]])
+            km = _haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        g = build_group(t, run.scoring, run.policy, members, run.forbidden, other_school_only=True, km=km)
+        reasons_before = {int(x): run.unmatched.pop(int(x)) for x in members}
+        _solve_group(run, g, [], "cross_school")
+        for x in members.tolist():
+            if x in run.unmatched:
+                code, why = run.unmatched[x]
+                first = reasons_before[x][1]
+                run.unmatched[x] = (reasons_before[x][0],
+                                    f"{first} Across district {t.district_id[x]}'s other schools: {why}")
+
+
+def _pair_units(run: _Run, a: int, b: int) -> int:
+    sc, s = run.scoring, run.table.scores
+    ab = sc.help_units(s, np.array([a]), np.array([b]))[0, 0]
+    ba = 0 if run.one_way else sc.help_units(s, np.array([b]), np.array([a]))[0, 0]
+    if run.policy.max_junior_years is not None:
+        y = run.table.years
+        if y[b] - y[a] > run.policy.max_junior_years:
+            ab = 0
+        if y[a] - y[b] > run.policy.max_junior_years:
+            ba = 0
+    return int(ab + ba)
+
+
+def _decode(run: _Run, prev_ids: list[tuple[int, int]], previous_source: str, fallback_value: float,
+            solve_seconds: float, started: float) -> PairingResult:
+    t, p = run.table, run.policy
+    prev = run.previous
+    pairs: list[Pair] = []
+    chosen_keys = set()
+    junior = p.max_junior_years
+    rows = [(b, a, o, u) if not run.one_way and t.teacher_id[b] < t.teacher_id[a] else (a, b, o, u)
+            for a, b, o, u in run.chosen]
+    A = np.array([r[0] for r in rows], dtype=np.int64)
+    B = np.array([r[1] for r in rows], dtype=np.int64)
+    if junior is None:
+        allow_ab = allow_ba = np.ones(len(rows), dtype=bool)
+    else:
+        allow_ab = ~(t.years[B] - t.years[A] > junior)
+        allow_ba = ~(t.years[A] - t.years[B] > junior)
+    notes = []
+    for a, b, origin, _ in rows:
+        key = (a, b) if run.one_way else (min(a, b), max(a, b))
+        chosen_keys.add(key)
+        note = {"must_pair": "Required by the must-pair list.",
+                "cross_school": f"A cross-school pair within district {t.district_id[a]}: neither found a "
+                                "partner in their own school."}.get(origin, "")
+        if prev and key in prev:
+            note = (note + " Kept from the previous run.").strip()
+        notes.append(note)
+    texts = describe_pairs(t, run.scoring, A, B, run.one_way, allow_ab, allow_ba, notes)
+    for (a, b, origin, units), d in zip(rows, texts, strict=True):
+        key = (a, b) if run.one_way else (min(a, b), max(a, b))
+        pairs.append(Pair(school_id=str(t.school_id[a]), teacher_a=str(t.teacher_id[a]),
+                          teacher_b=str(t.teacher_id[b]), value=units / run.scoring.scale, a_helps_b=d.a_helps_b,
+                          b_helps_a=d.b_helps_a, focus_indicator=d.focus, explanation=d.text,
+                          school_b=str(t.school_id[b]) if t.school_id[b] != t.school_id[a] else "",
+                          origin=origin, previous=("kept" if key in prev else "new") if prev_ids else ""))
+    pairs.sort(key=lambda q: (q.school_id, q.teacher_a, q.teacher_b))
+    unmatched = sorted((Unmatched(str(t.school_id[i]), str(t.teacher_id[i]), why, code)
+                        for i, (code, why) in run.unmatched.items()), key=lambda u: (u.school_id, u.teacher_id))
+    total = sum(units for *_, units in run.chosen) / run.scoring.scale
+    summary: dict[str, Any] = {
+        "total_value": round(total, 6),
+        "n_pairs": len(pairs),
+        "n_teachers": len(t),
+        "n_schools": int(len(set(t.school_id.tolist()))),
+        "n_paired_teachers": len({x for q in pairs for x in (q.teacher_a, q.teacher_b)}),
+        "n_unmatched": len(unmatched),
+        "optimal": run.optimal,
+        "solve_seconds": round(solve_seconds, 4),
+        "mode": p.mode,
+        "rubric": t.rubric.name,
+        "weak_below": run.scoring.weak_below,
+        "strong_at_least": run.scoring.strong_at_least,
+        "objective": ("value + preference_weight x soft preferences" if p.preference_weight > 0 and
+                      p.soft_preferences else "value"),
+        "soft_preferences": ("none" if not p.soft_preferences else
+                             f"weighted into the objective (weight {p.preference_weight:g})"
+                             if p.preference_weight > 0 else "tie-break only among optimal pairings"),
+        "tie_breaks": ([*(["keep previous pairs"] if prev_ids else []),
+                        *(["soft preferences"] if p.soft_preferences and p.preference_weight == 0 else [])]),
+        "solvers": dict(sorted(run.methods.items())),
+        "must_pairs": sum(1 for q in pairs if q.origin == "must_pair"),
+        "cross_school_pairs": sum(1 for q in pairs if q.origin == "cross_school"),
+        "cross_school_value": round(fallback_value, 6),
+        "unmatched_by_reason": _count(u.code for u in unmatched),
+        "policy": policy_to_dict(p),
+        "warnings": list(t.warnings),
+        "elapsed_seconds": round(time.perf_counter() - started, 4),
+    }
+    if prev_ids:
+        summary["previous"] = _previous_summary(run, prev_ids, chosen_keys, previous_source)
+    return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t, run.scoring)
+
+
+def _count(codes: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in codes:
+        out[c] = out.get(c, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _previous_summary(run: _Run, prev_ids: list[tuple[int, int]], chosen: set[tuple[int, int]],
+                      source: str) -> dict[str, Any]:
+    t = run.table
+    kept = broken = 0
+    reasons: dict[str, int] = {}
+    details = []
+    for a, b in prev_ids:
+        key = (a, b) if run.one_way else (min(a, b), max(a, b))
+        if key in chosen:
+            kept += 1
+            continue
+        broken += 1
+        if run.policy.respect_opt_out and (t.opt_out[a] or t.opt_out[b]):
+            why = "a teacher opted out"
+        elif (_group_keys(t, run.policy.scope)[a] != _group_keys(t, run.policy.scope)[b]):
+            why = "the teachers are no longer in the same school"
+        elif _pair_units(run, a, b) <= 0:
+            why = "no longer useful: the new scores give neither teacher a reinforcement area the other needs"
+        elif key in run.forbidden:
+            why = "on the do-not-pair list"
+        else:
+            why = "replaced by a better pairing (or no longer allowed by the policy)"
+        reasons[why] = reasons.get(why, 0) + 1
+        details.append({"teacher_a": str(t.teacher_id[a]), "teacher_b": str(t.teacher_id[b]), "reason": why})
+    n_prev_total = len(prev_ids)
+    return {"source": source, "previous_pairs_on_roster": n_prev_total, "kept": kept, "broken": broken,
+            "new": len(chosen) - kept, "broken_reasons": reasons, "broken_pairs": details}

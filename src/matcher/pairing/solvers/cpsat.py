@@ -1,0 +1,60 @@
+"""OR-Tools CP-SAT integer programs: one-way star packing, and matching as an independent exact check."""
+
+from __future__ import annotations
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from ...errors import SolverError
+
+
+def _solve(model: cp_model.CpModel, what: str) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # deterministic, and the caller parallelises across schools if at all
+    status = solver.solve(model)
+    if status != cp_model.OPTIMAL:
+        raise SolverError(f"CP-SAT could not prove an optimal {what} (status {solver.status_name(status)})")
+    return solver
+
+
+def solve_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(len(u))]
+    incident: list[list[int]] = [[] for _ in range(n)]
+    for i, (a, b) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+        incident[a].append(i)
+        incident[b].append(i)
+    for edges in incident:
+        if len(edges) > 1:
+            model.add_at_most_one(x[i] for i in edges)
+    model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(c) for c in w]))
+    solver = _solve(model, "matching")
+    return np.array([i for i in range(len(x)) if solver.boolean_value(x[i])], dtype=np.int64)
+
+
+def solve_star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
+                       fixed: np.ndarray) -> np.ndarray:
+    """Arcs p->t; each target at most one partner, each partner at most k targets, no teacher in both roles."""
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(len(p))]
+    used = np.union1d(p, t)
+    partner = {int(a): model.new_bool_var(f"p{a}") for a in np.unique(p)}
+    out_arcs: dict[int, list[int]] = {}
+    in_arcs: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(zip(p.tolist(), t.tolist(), strict=True)):
+        out_arcs.setdefault(a, []).append(i)
+        in_arcs.setdefault(b, []).append(i)
+    for a in used.tolist():
+        outs, ins = out_arcs.get(a, []), in_arcs.get(a, [])
+        if outs:
+            model.add(sum(x[i] for i in outs) <= k * partner[a])
+            for i in outs:
+                model.add_implication(x[i], partner[a])
+        if ins:
+            terms = [x[i] for i in ins] + ([partner[a]] if a in partner else [])
+            model.add_at_most_one(terms)
+    for i in fixed.tolist():
+        model.add(x[i] == 1)
+    model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(c) for c in w]))
+    solver = _solve(model, "one-way pairing")
+    return np.array([i for i in range(len(x)) if solver.boolean_value(x[i])], dtype=np.int64)

@@ -1,0 +1,1 @@
+"""Turning a PairingResult into files people read: CSV exports, the JSON summary, per-school reports."""

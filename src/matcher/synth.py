@@ -1,0 +1,459 @@
+"""Seeded synthetic districts: realistic teacher score and school files for tests, demos and benchmarks.
+One ``numpy.random.Generator`` per call drives everything, so the same arguments give the same files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import ndtr
+
+from .errors import InputError, Problem
+from .rubric import Rubric, bundled
+
+TEACHER_FIELDS = ("teacher_id", "school_id", "subject", "grades", "years_experience", "opt_out", "district_id")
+SCHOOL_FIELDS = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude",
+                 "role", "strengths", "needs", "enrollment", "pct_poverty", "pct_ell", "pct_swd",
+                 "superintendent", "prior_partners")
+
+FRAMEWORK_FOCUS = ("rigorous_instruction", "supportive_environment", "collaborative_teachers",
+                   "family_community_ties", "effective_leadership")
+LPP_FOCUS = ("teacher_growth", "teacher_leadership", "inquiry_process", "common_core_gaps",
+             "english_language_learners", "students_with_disabilities", "academic_interventions", "content_math",
+             "content_literacy", "content_science", "content_arts", "student_voice", "social_emotional_learning",
+             "school_culture", "postsecondary_readiness", "family_engagement", "external_partnerships",
+             "strategic_resources", "difficult_problems")
+
+LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
+# Shares of the schools drawn freely; every district of 3+ schools also gets one elementary, middle and high
+# school first, which brings the statewide mix to about 55% / 20% / 20%.
+_LEVEL_P = np.array([0.01, 0.60, 0.18, 0.17, 0.025, 0.015])
+_LEVEL_SIZE = {"early_childhood": 0.35, "elementary": 0.85, "middle": 1.1, "high": 1.75, "k8": 1.0, "k12": 0.9}
+# (grade_min, grade_max) choices per level with their probabilities; PK = -1, K = 0.
+_LEVEL_GRADES: dict[str, tuple[tuple[tuple[int, int], ...], tuple[float, ...]]] = {
+    "early_childhood": (((-1, 0), (-1, 2)), (0.7, 0.3)),
+    "elementary": (((0, 5), (-1, 5), (0, 4)), (0.75, 0.15, 0.10)),
+    "middle": (((6, 8), (5, 8), (7, 8)), (0.85, 0.10, 0.05)),
+    "high": (((9, 12), (10, 12)), (0.95, 0.05)),
+    "k8": (((0, 8), (-1, 8)), (0.8, 0.2)),
+    "k12": (((0, 12), (-1, 12)), (0.85, 0.15)),
+}
+_LEVEL_WORD = {"early_childhood": "Early Learning Center", "elementary": "Elementary School",
+               "middle": "Middle School", "high": "High School", "k8": "K-8 School", "k12": "School"}
+_NAME_A = ("Oak", "Maple", "Cedar", "Hickory", "Magnolia", "Dogwood", "Willow", "Poplar", "Walnut", "Chestnut",
+           "Cumberland", "Harpeth", "Duck River", "Elk", "Clinch", "Holston", "Caney Fork", "Stones River",
+           "Lookout", "Signal", "Smoky", "Ridgeview", "Lakeview", "Fairview", "Riverside", "Pleasant",
+           "Union", "Liberty", "Franklin", "Jackson", "Lincoln", "Washington", "Madison", "Sequoyah", "Crockett",
+           "Boone", "Polk", "Sevier", "Hardin", "Wilson", "Meadow", "Spring", "Mill", "Stone", "Pine")
+_NAME_B = ("", "Creek", "Hill", "Valley", "Park", "Grove", "Heights", "Station", "Springs", "Crossing", "Hollow",
+           "Bend", "Point", "Ridge", "Forest", "Landing", "Mountain", "Gap")
+
+_ELEM_SPECIALS = ("arts", "physical_education", "special_education", "ell")
+_ELEM_SPECIALS_P = np.array([0.30, 0.27, 0.30, 0.13])
+_CORE = ("math", "english", "science", "social_studies")
+_SECONDARY = _CORE + ("world_languages", "arts", "physical_education", "special_education", "cte")
+_MIDDLE_P = np.array([0.20, 0.20, 0.16, 0.14, 0.05, 0.07, 0.07, 0.11, 0.0])
+_HIGH_P = np.array([0.18, 0.18, 0.15, 0.13, 0.06, 0.06, 0.06, 0.10, 0.08])
+_GRADE_NAME = {-1: "PK", 0: "K"}
+
+# Score model, in units of the spread of a teacher's true indicator score: teacher effect, teacher-by-indicator
+# effect and school effect (quality plus rater leniency) add up to variance 1; each observation adds noise.
+_SD_TEACHER, _SD_TXI = 0.72, 0.55
+_SD_SCHOOL = float(np.sqrt(1.0 - _SD_TEACHER**2 - _SD_TXI**2))
+_SD_OBS = 0.6
+_W_NOVICE = 0.35  # share of the teacher effect explained by being early-career (novices score lower)
+_N_OBS_P = np.array([0.25, 0.30, 0.25, 0.20])  # 1..4 observations, marginal over experience
+_TARGET_WEAK, _TARGET_STRONG = 0.165, 0.25  # shares of scores below weak_below / at or above strong_at_least
+_P_BLANK, _P_DOMAIN_BLANK, _P_OPT_OUT = 0.03, 0.05, 0.02
+# Indicator difficulty by name (TEAM, Danielson and similar rubrics): higher-order instruction scores lowest.
+_HARD = ("question", "thinking", "problem_solving", "feedback", "discussion", "using_assessment")
+_MODERATE = ("grouping", "assessment", "student_work", "flexib", "differentiat", "engag")
+_EASY = ("respect", "rapport", "culture", "expectation", "content_knowledge", "professionalism", "records",
+         "physical_space", "procedures", "behavior", "environment")
+
+
+def generate_district(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None,
+                      n_districts: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (teachers, schools) frames for ``n_schools`` schools of about ``mean_size`` teachers each.
+
+    Columns are those of the teacher and school CSV files (scores: one float column per rubric indicator, NaN
+    when not observed; opt_out: bool). ``n_districts`` defaults to about one district per 13 schools."""
+    rubric = rubric or bundled("team")
+    _check_args(n_schools, mean_size, n_districts)
+    rng = np.random.default_rng(seed)
+    n_d = min(n_schools, n_districts if n_districts is not None else max(1, round(n_schools / 13)))
+    schools, quality = _schools(rng, n_schools, n_d, mean_size)
+    teachers = _teachers(rng, schools, quality, rubric)
+    enrollment = teachers.groupby("school_id", sort=False).size().reindex(schools["school_id"]).to_numpy()
+    schools["enrollment"] = np.rint(enrollment * rng.normal(15.0, 1.5, n_schools).clip(9, 22)).astype(np.int64)
+    return teachers, schools[list(SCHOOL_FIELDS)]
+
+
+def write_district(path: str | Path, n_schools: int, mean_size: float, seed: int,
+                   schools_path: str | Path | None = None, rubric: Rubric | None = None) -> tuple[int, int]:
+    """Write the teacher CSV (and the schools CSV when ``schools_path`` is given) atomically.
+
+    Returns (n_teachers, n_schools)."""
+    teachers, schools = generate_district(n_schools, mean_size, seed, rubric)
+    out = teachers.copy()
+    out["opt_out"] = np.where(teachers["opt_out"].to_numpy(), "true", "false")
+    _write_atomic(out, Path(path))
+    if schools_path is not None:
+        _write_atomic(schools, Path(schools_path))
+    return len(teachers), len(schools)
+
+
+def _check_args(n_schools: int, mean_size: float, n_districts: int | None) -> None:
+    problems = []
+    if isinstance(n_schools, bool) or not isinstance(n_schools, int | np.integer) or n_schools < 1:
+        problems.append(Problem("synth", "must be a whole number of at least 1", column="n_schools",
+                                value=repr(n_schools)))
+    if isinstance(mean_size, bool) or not isinstance(mean_size, int | float) or not 1 <= mean_size <= 1000:
+        problems.append(Problem("synth", "must be a number of teachers between 1 and 1000", column="mean_size",
+                                value=repr(mean_size)))
+    if n_districts is not None and (isinstance(n_districts, bool) or not isinstance(n_districts, int | np.integer)
+                                    or n_districts < 1):
+        problems.append(Problem("synth", "must be a whole number of at least 1", column="n_districts",
+                                value=repr(n_districts)))
+    if problems:
+        raise InputError(problems)
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            frame.to_csv(fh, index=False, lineterminator="\n")
+        os.chmod(tmp, mode)  # mkstemp makes 0600 files; give the result ordinary permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# --- schools ----------------------------------------------------------------------------------------------
+
+def _ids(prefix: str, n: int, width: int) -> list[str]:
+    w = max(width, len(str(n)))
+    return [f"{prefix}{i:0{w}d}" for i in range(1, n + 1)]
+
+
+def _district_levels(rng: np.random.Generator, n: int) -> list[str]:
+    if n == 1:
+        return ["k12"]
+    if n == 2:
+        return ["k8", "high"]
+    drawn = rng.choice(len(LEVELS), size=n - 3, p=_LEVEL_P)
+    levels = ["elementary", "middle", "high"] + [LEVELS[i] for i in drawn]
+    return sorted(levels, key=LEVELS.index)
+
+
+def _schools(rng: np.random.Generator, n_schools: int, n_d: int, mean_size: float
+             ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The schools frame (without enrollment) with a 'size' column, and each school's quality effect."""
+    weights = rng.lognormal(0.0, 1.2, n_d)
+    counts = 1 + rng.multinomial(n_schools - n_d, weights / weights.sum())
+    district_ids = _ids("D", n_d, 3)
+    rows: dict[str, list] = {k: [] for k in ("district_id", "level", "grade_min", "grade_max", "latitude",
+                                             "longitude", "strengths", "needs", "pct_poverty", "pct_ell")}
+    size_factor: list[float] = []
+    used_names: set[str] = set()
+    names: list[str] = []
+    for d, n in enumerate(counts.tolist()):
+        rural, urban = n <= 5, n > 20
+        levels = _district_levels(rng, n)
+        # where: a centre inside a Tennessee-like box, schools within a few km (rural districts spread wider)
+        if rural:
+            radius = rng.uniform(15, 30)
+        elif urban:
+            radius = rng.uniform(5, 12) + 0.8 * np.sqrt(n)
+        else:
+            radius = rng.uniform(10, 20)
+        lat0 = rng.uniform(35.0 + radius / 111, 36.6 - radius / 111)
+        km_lon = 111 * np.cos(np.radians(lat0))
+        lon0 = rng.uniform(-90.0 + radius / km_lon, -81.7 - radius / km_lon)
+        r = radius * np.sqrt(rng.uniform(0.02, 1.0, n))
+        angle = rng.uniform(0, 2 * np.pi, n)
+        rows["latitude"] += np.round(np.clip(lat0 + r * np.sin(angle) / 111, 35.0, 36.6), 5).tolist()
+        rows["longitude"] += np.round(np.clip(lon0 + r * np.cos(angle) / km_lon, -90.0, -81.7), 5).tolist()
+        rows["district_id"] += [district_ids[d]] * n
+        rows["level"] += levels
+        for lv in levels:
+            spans, probs = _LEVEL_GRADES[lv]
+            g0, g1 = spans[rng.choice(len(spans), p=probs)]
+            rows["grade_min"].append(g0)
+            rows["grade_max"].append(g1)
+            for _ in range(20):
+                name = f"{rng.choice(_NAME_A)} {rng.choice(_NAME_B)}".strip() + f" {_LEVEL_WORD[lv]}"
+                if name not in used_names:
+                    break
+            used_names.add(name)
+            names.append(name)
+        # who: rural districts have small schools, poorer students; cities have more English learners
+        district_size = 0.5 * rng.lognormal(0, 0.35) if rural else 1.1 if urban else 0.9
+        size_factor += [_LEVEL_SIZE[lv] * district_size for lv in levels]
+        poverty = rng.beta(4, 5) + (0.08 if rural else 0.0)
+        ell = rng.beta(1.2, 20) * (2.0 if urban else 0.6 if rural else 1.0)
+        rows["pct_poverty"] += np.round(np.clip(poverty + rng.normal(0, 0.08, n), 0.02, 0.98), 3).tolist()
+        rows["pct_ell"] += np.round(np.clip(ell * rng.lognormal(0, 0.4, n), 0.0, 0.9), 3).tolist()
+        # what: focus areas from one taxonomy per district, strengths and needs disjoint
+        codes = FRAMEWORK_FOCUS if rng.random() < 0.7 else LPP_FOCUS
+        for _ in range(n):
+            k_s = int(rng.integers(1, 4))
+            k_n = min(int(rng.integers(1, 4)), len(codes) - k_s)
+            picked = [codes[i] for i in rng.permutation(len(codes))[:k_s + k_n]]
+            rows["strengths"].append(";".join(picked[:k_s]))
+            rows["needs"].append(";".join(picked[k_s:]))
+
+    school_ids = _ids("S", n_schools, 4)
+    mult = np.array(size_factor) * rng.lognormal(0.0, 0.3, n_schools)
+    lo = max(1, min(4, round(mean_size)))
+    size = np.clip(np.rint(mean_size * mult / mult.mean()), lo, max(lo, round(4 * mean_size))).astype(np.int64)
+    quality = rng.standard_normal(n_schools)
+    # stronger schools apply as hosts more often, weaker ones as partners
+    logits = np.stack([0.8 * quality, np.log(0.45 / 0.25) - 0.8 * quality, np.full(n_schools, np.log(1.2))], 1)
+    p = np.exp(logits)
+    p /= p.sum(1, keepdims=True)
+    role = np.array(["host", "partner", "either"])[(rng.random(n_schools)[:, None] > p.cumsum(1)).sum(1)]
+    district = np.array(rows["district_id"])
+    frame = pd.DataFrame({
+        "school_id": school_ids, "name": names, **{k: rows[k] for k in ("district_id", "level", "grade_min",
+                                                                          "grade_max", "latitude", "longitude")},
+        "role": role, "strengths": rows["strengths"], "needs": rows["needs"], "enrollment": 0,
+        "pct_poverty": rows["pct_poverty"], "pct_ell": rows["pct_ell"],
+        "pct_swd": np.round(np.clip(rng.normal(0.135, 0.03, n_schools), 0.03, 0.4), 3),
+        "superintendent": [f"Supt-{d}" for d in rows["district_id"]],
+        "prior_partners": _prior_partners(rng, school_ids, district), "size": size,
+    })
+    return frame, quality
+
+
+def _prior_partners(rng: np.random.Generator, school_ids: list[str], district: np.ndarray) -> list[str]:
+    """Symmetric 'worked together before' links inside districts; at most 2 per school, most have none."""
+    links: list[set[int]] = [set() for _ in school_ids]
+    starts = np.flatnonzero(np.r_[True, district[1:] != district[:-1]])
+    ends = np.r_[starts[1:], len(district)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        n = b - a
+        if n < 2:
+            continue
+        for _ in range(int(rng.binomial(n, 0.2))):
+            i, j = (a + rng.choice(n, 2, replace=False)).tolist()
+            if len(links[i]) < 2 and len(links[j]) < 2:
+                links[i].add(j)
+                links[j].add(i)
+    return [";".join(school_ids[j] for j in sorted(s)) for s in links]
+
+
+# --- teachers ---------------------------------------------------------------------------------------------
+
+def _grade_name(g: int) -> str:
+    return _GRADE_NAME.get(g, str(g))
+
+
+def _span(lo: int, hi: int) -> str:
+    """"3", "9;10" for two adjacent grades, "6-8" for three or more."""
+    if lo == hi:
+        return _grade_name(lo)
+    if hi == lo + 1:
+        return f"{_grade_name(lo)};{_grade_name(hi)}"
+    return f"{_grade_name(lo)}-{_grade_name(hi)}"
+
+
+def _split(n: int, weights: np.ndarray) -> np.ndarray:
+    """n split in proportion to weights (largest remainder), at least 1 each when n allows."""
+    raw = n * weights / weights.sum()
+    out = np.floor(raw).astype(np.int64)
+    out[np.argsort(out - raw, kind="stable")[: n - out.sum()]] += 1
+    while n >= len(out) and (out == 0).any():
+        out[np.argmax(out)] -= 1
+        out[np.argmin(out)] += 1
+    return out
+
+
+def _elementary_staff(rng: np.random.Generator, grades: list[int], n: int) -> tuple[list[str], list[str]]:
+    """Self-contained classroom teachers (one grade each, combined grades when there are few) plus specials."""
+    n_spec = int(round(n * 0.22)) if n >= 5 else int(n >= 4)
+    n_class = n - n_spec
+    if n_class >= len(grades):
+        per = np.full(len(grades), n_class // len(grades))
+        per[rng.choice(len(grades), n_class % len(grades), replace=False)] += 1
+        cls = [_grade_name(g) for g, k in zip(grades, per.tolist(), strict=True) for _ in range(k)]
+    else:
+        cls = [_span(int(c[0]), int(c[-1])) for c in np.array_split(np.array(grades), n_class)]
+    spec = [_ELEM_SPECIALS[i] for i in rng.choice(len(_ELEM_SPECIALS), n_spec, p=_ELEM_SPECIALS_P)]
+    whole = _span(grades[0], grades[-1])
+    return ["elementary"] * n_class + spec, cls + [whole] * n_spec
+
+
+def _secondary_staff(rng: np.random.Generator, grades: list[int], n: int, high: bool
+                     ) -> tuple[list[str], list[str]]:
+    """Departmentalised staff: every core subject first (one teacher each in tiny schools), then by share."""
+    if n <= len(_CORE):
+        subjects = [_CORE[i] for i in rng.permutation(len(_CORE))[:n]]
+    else:
+        extra = rng.choice(len(_SECONDARY), n - len(_CORE), p=_HIGH_P if high else _MIDDLE_P)
+        subjects = list(_CORE) + [_SECONDARY[i] for i in extra]
+    u = rng.random(n)
+    single = rng.integers(0, len(grades), n)
+    out = []
+    for s, ui, gi in zip(subjects, u.tolist(), single.tolist(), strict=True):
+        core = s in _CORE
+        if len(grades) == 1 or (core and ui < 0.5) or (not core and ui < 0.3):
+            out.append(_grade_name(grades[gi]))
+        elif core and ui < 0.75:
+            g = grades[min(gi, len(grades) - 2)]
+            out.append(_span(g, g + 1))
+        else:
+            out.append(_span(grades[0], grades[-1]))
+    return subjects, out
+
+
+def _staff(rng: np.random.Generator, level: str, g0: int, g1: int, n: int) -> tuple[list[str], list[str]]:
+    top = 4 if level == "middle" else 5  # a 5-8 middle school teaches grade 5 by subject
+    bands = [(list(range(g0, min(g1, top) + 1)), 1.0, "elementary"),
+             (list(range(max(g0, top + 1), min(g1, 8) + 1)), 1.3, "middle"),
+             (list(range(max(g0, 9), g1 + 1)), 1.4, "high")]
+    bands = [b for b in bands if b[0]]
+    counts = _split(n, np.array([len(g) * w for g, w, _ in bands]))
+    subjects: list[str] = []
+    grades: list[str] = []
+    for (gs, _, kind), k in zip(bands, counts.tolist(), strict=True):
+        if k == 0:
+            continue
+        s, g = _elementary_staff(rng, gs, k) if kind == "elementary" else \
+            _secondary_staff(rng, gs, k, kind == "high")
+        subjects += s
+        grades += g
+    return subjects, grades
+
+
+def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarray, rubric: Rubric
+              ) -> pd.DataFrame:
+    subjects: list[str] = []
+    grades: list[str] = []
+    for level, g0, g1, n in zip(schools["level"].tolist(), schools["grade_min"].tolist(),
+                                schools["grade_max"].tolist(), schools["size"].tolist(), strict=True):
+        s, g = _staff(rng, level, g0, g1, n)
+        subjects += s
+        grades += g
+    size = schools.pop("size").to_numpy()
+    school_idx = np.repeat(np.arange(len(schools)), size)
+    n = len(school_idx)
+    years = np.clip(np.floor(rng.gamma(1.3, 9.0, n)), 0, 40).astype(np.int64)
+    frame = pd.DataFrame({
+        "teacher_id": _ids("T", n, 6),
+        "school_id": schools["school_id"].to_numpy()[school_idx],
+        "subject": subjects,
+        "grades": grades,
+        "years_experience": years,
+        "opt_out": rng.random(n) < _P_OPT_OUT,
+        "district_id": schools["district_id"].to_numpy()[school_idx],
+    })
+    scores = _scores(rng, rubric, years, quality[school_idx])
+    return pd.concat([frame, pd.DataFrame(scores, columns=list(rubric.indicators))], axis=1)
+
+
+# --- scores -----------------------------------------------------------------------------------------------
+
+def _difficulty(indicator: str) -> float:
+    name = indicator.lower()
+    for words, offset in ((_HARD, -0.45), (_MODERATE, -0.2), (_EASY, 0.2)):
+        if any(w in name for w in words):
+            return offset
+    return 0.0
+
+
+def _integer_scale(lo: float, hi: float) -> bool:
+    """Observations are whole rubric levels on a 1..5 or 1..4 style scale; continuous otherwise."""
+    return float(lo).is_integer() and float(hi).is_integer() and hi - lo <= 10
+
+
+def _shares(center: float, spread: float, lo: float, hi: float, weak: float, strong: float,
+            offsets: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """Expected shares of scores below weak and at or above strong, by Gauss-Hermite quadrature."""
+    z, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / w.sum()
+    true = center + spread * (offsets[:, None] + z[None, :])  # (distinct offsets, nodes)
+    sd = spread * _SD_OBS
+    below = above = 0.0
+    if _integer_scale(lo, hi):
+        edges = np.arange(lo, hi) + 0.5
+        cdf = ndtr((edges - true[..., None]) / sd)
+        p = np.diff(np.concatenate([np.zeros(true.shape + (1,)), cdf, np.ones(true.shape + (1,))], -1), axis=-1)
+        dist = p
+        for k, pk in enumerate(_N_OBS_P, start=1):
+            if k > 1:  # distribution of the sum of k observations
+                new = np.zeros(dist.shape[:-1] + (dist.shape[-1] + p.shape[-1] - 1,))
+                for c in range(p.shape[-1]):
+                    new[..., c:c + dist.shape[-1]] += dist * p[..., c:c + 1]
+                dist = new
+            avg = np.round((k * lo + np.arange(dist.shape[-1])) / k, 2)
+            below += pk * float(counts @ (dist[..., avg < weak].sum(-1) @ w))
+            above += pk * float(counts @ (dist[..., avg >= strong].sum(-1) @ w))
+    else:
+        for k, pk in enumerate(_N_OBS_P, start=1):
+            sdk = sd / np.sqrt(k)
+            below += pk * float(counts @ (ndtr((weak - true) / sdk) @ w))
+            above += pk * float(counts @ ((1 - ndtr((strong - true) / sdk)) @ w))
+    return below, above
+
+
+@cache
+def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tuple[float, ...]
+                 ) -> tuple[float, float]:
+    """(centre, spread) of true scores on the rubric's scale that hit the target weak and strong shares."""
+    uniq, cnt = np.unique(np.array(offsets), return_counts=True)
+    counts = cnt / cnt.sum()
+    span = hi - lo
+
+    def centre(spread: float) -> float:
+        return brentq(lambda c: _shares(c, spread, lo, hi, weak, strong, uniq, counts)[0] - _TARGET_WEAK,
+                      lo - span, hi + span, xtol=1e-5 * span)
+
+    def excess_strong(spread: float) -> float:
+        return _shares(centre(spread), spread, lo, hi, weak, strong, uniq, counts)[1] - _TARGET_STRONG
+
+    try:
+        spread = brentq(excess_strong, 0.02 * span, span, xtol=1e-5 * span)
+    except ValueError:  # the targets cannot both be met (e.g. weak_below == strong_at_least)
+        spread = 0.15 * span
+    return centre(spread), spread
+
+
+def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_effect: np.ndarray
+            ) -> np.ndarray:
+    """Indicator scores: averages of 1-4 observations of a true score, blanks where not observed."""
+    lo, hi = rubric.scale_min, rubric.scale_max
+    difficulty = tuple(_difficulty(i) for i in rubric.indicators)
+    centre, spread = _calibration(lo, hi, rubric.weak_below, rubric.strong_at_least, difficulty)
+    n, k = len(years), len(difficulty)
+    novice = -np.exp(-years / 3.0)
+    novice = (novice - novice.mean()) / novice.std() if n > 1 and novice.std() > 0 else np.zeros(n)
+    teacher = np.sqrt(1 - _W_NOVICE**2) * rng.standard_normal(n) + _W_NOVICE * novice
+    offsets = np.array(difficulty) + rng.normal(0.0, 0.05, k)
+    true = centre + spread * (offsets[None, :] + _SD_TEACHER * teacher[:, None] + _SD_SCHOOL * school_effect[:, None]
+                              + _SD_TXI * rng.standard_normal((n, k)))
+    # apprentice teachers (under 3 years) are observed more often
+    p_obs = np.where((years < 3)[:, None], [0.02, 0.08, 0.25, 0.65], [0.3, 0.35, 0.25, 0.1])
+    n_obs = 1 + (rng.random(n)[:, None] > p_obs.cumsum(1)).sum(1).clip(0, 3)
+    obs = true[:, :, None] + spread * _SD_OBS * rng.standard_normal((n, k, 4))
+    if _integer_scale(lo, hi):
+        obs = np.rint(obs)
+    np.clip(obs, lo, hi, out=obs)
+    obs *= np.arange(4)[None, None, :] < n_obs[:, None, None]
+    scores = np.round(obs.sum(-1) / n_obs[:, None], 2)
+    scores[rng.random((n, k)) < _P_BLANK] = np.nan
+    if len(rubric.domains) > 1:
+        last = [rubric.indicators.index(i) for i in rubric.domains[-1][1]]
+        scores[np.ix_(rng.random(n) < _P_DOMAIN_BLANK, last)] = np.nan
+    return scores
