@@ -80,9 +80,10 @@ def star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
         return _one_to_one(n, p, t, w, solver)
     if solver not in ("auto", "cpsat"):
         raise MatcherError(f"unknown one-way solver {solver!r}; choose auto or cpsat")
-    from . import cpsat
+    from . import star  # scipy and OR-Tools load only for one-way runs
 
-    return Solution(cpsat.solve_star_packing(n, p, t, w, k, fixed), True, "cpsat")
+    chosen, method = star.solve(n, p, t, w, k, fixed)
+    return Solution(chosen, True, method)
 
 
 def _one_to_one(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, solver: str) -> Solution:

@@ -1,0 +1,47 @@
+# Two entry points on a fresh machine: `make demo` (the pairing on the bundled sample) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out/demo
+
+.PHONY: demo test test-all install install-test lint bench samples clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/matcher pair data/samples/teachers.csv --schools data/samples/schools.csv --out $(OUT)
+	@echo "first pairs:" && head -n 4 $(OUT)/pairs.csv | cut -c1-160
+
+test: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+# The long checks too (larger cross-checks against CP-SAT and networkx).
+test-all: install-test
+	$(BIN)/pytest -q -m "slow or not slow"
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+
+bench: install-test
+	$(BIN)/python benchmarks/pairing.py
+
+samples: install
+	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
+		--schools-out data/samples/schools.csv
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache
