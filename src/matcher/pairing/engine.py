@@ -189,7 +189,7 @@ def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> No
 
 
 def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
-                  previous: Sequence[tuple[str, str]] = (), previous_source: str = "previous pairs",
+                  previous: Sequence[tuple[str, str]] | None = None, previous_source: str = "previous pairs",
                   school_coords: dict[str, tuple[float, float]] | None = None,
                   policy_source: str = "policy", progress: Progress | None = None) -> PairingResult:
     """Pair teachers exactly under the policy; see PRODUCT.md's IPI policy for the defaults.
@@ -204,7 +204,7 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     forbidden_ids = _ids(table, policy.do_not_pair, "do_not_pair", policy_source, problems)
     must = _ids(table, policy.must_pair, "must_pair", policy_source, problems)
     index = table.index
-    prev_ids = [(index[a], index[b]) for a, b in previous if a in index and b in index and a != b]
+    prev_ids = [(index[a], index[b]) for a, b in (previous or ()) if a in index and b in index and a != b]
     if policy.cross_school_fallback and policy.fallback_max_km is not None:
         if not school_coords:
             problems.append(Problem(policy_source, "a distance limit needs school coordinates (pass the schools "
@@ -246,7 +246,7 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
         _fallback(run, school_coords)
         fallback_value = sum(units for *_, units in run.chosen[before:]) / scoring.scale
     solve_seconds = time.perf_counter() - solve_start
-    result = _decode(run, prev_ids, previous_source, fallback_value, solve_seconds, started)
+    result = _decode(run, previous, previous_source, fallback_value, solve_seconds, started)
     if progress:
         progress(1.0)
     return result
@@ -296,7 +296,7 @@ def _pair_units(run: _Run, a: int, b: int) -> int:
     return int(ab + ba)
 
 
-def _decode(run: _Run, prev_ids: list[tuple[int, int]], previous_source: str, fallback_value: float,
+def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_source: str, fallback_value: float,
             solve_seconds: float, started: float) -> PairingResult:
     t, p = run.table, run.policy
     prev = run.previous
@@ -329,7 +329,7 @@ def _decode(run: _Run, prev_ids: list[tuple[int, int]], previous_source: str, fa
                           teacher_b=str(t.teacher_id[b]), value=units / run.scoring.scale, a_helps_b=d.a_helps_b,
                           b_helps_a=d.b_helps_a, focus_indicator=d.focus, explanation=d.text,
                           school_b=str(t.school_id[b]) if t.school_id[b] != t.school_id[a] else "",
-                          origin=origin, previous=("kept" if key in prev else "new") if prev_ids else ""))
+                          origin=origin, previous=("kept" if key in prev else "new") if previous is not None else ""))
     pairs.sort(key=lambda q: (q.school_id, q.teacher_a, q.teacher_b))
     unmatched = sorted((Unmatched(str(t.school_id[i]), str(t.teacher_id[i]), why, code)
                         for i, (code, why) in run.unmatched.items()), key=lambda u: (u.school_id, u.teacher_id))
@@ -352,7 +352,7 @@ def _decode(run: _Run, prev_ids: list[tuple[int, int]], previous_source: str, fa
         "soft_preferences": ("none" if not p.soft_preferences else
                              f"weighted into the objective (weight {p.preference_weight:g})"
                              if p.preference_weight > 0 else "tie-break only among optimal pairings"),
-        "tie_breaks": ([*(["keep previous pairs"] if prev_ids else []),
+        "tie_breaks": ([*(["keep previous pairs"] if previous is not None else []),
                         *(["soft preferences"] if p.soft_preferences and p.preference_weight == 0 else [])]),
         "solvers": dict(sorted(run.methods.items())),
         "must_pairs": sum(1 for q in pairs if q.origin == "must_pair"),
@@ -363,8 +363,8 @@ def _decode(run: _Run, prev_ids: list[tuple[int, int]], previous_source: str, fa
         "warnings": list(t.warnings),
         "elapsed_seconds": round(time.perf_counter() - started, 4),
     }
-    if prev_ids:
-        summary["previous"] = _previous_summary(run, prev_ids, chosen_keys, previous_source)
+    if previous is not None:
+        summary["previous"] = _previous_summary(run, previous, chosen_keys, previous_source)
     return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t, run.scoring)
 
 
@@ -375,30 +375,45 @@ def _count(codes: Any) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def _previous_summary(run: _Run, prev_ids: list[tuple[int, int]], chosen: set[tuple[int, int]],
+def _previous_summary(run: _Run, previous: Sequence[tuple[str, str]], chosen: set[tuple[int, int]],
                       source: str) -> dict[str, Any]:
-    t = run.table
-    kept = broken = 0
+    """Kept, broken (each with its reason) and new pairs against last run's list."""
+    t, p = run.table, run.policy
+    index = t.index
+    keys = _group_keys(t, p.scope)
+    kept = 0
     reasons: dict[str, int] = {}
     details = []
-    for a, b in prev_ids:
-        key = (a, b) if run.one_way else (min(a, b), max(a, b))
-        if key in chosen:
-            kept += 1
-            continue
-        broken += 1
-        if run.policy.respect_opt_out and (t.opt_out[a] or t.opt_out[b]):
+    seen = set()
+    for ta, tb in previous:
+        a, b = index.get(ta), index.get(tb)
+        if a is not None and b is not None:
+            key = (a, b) if run.one_way else (min(a, b), max(a, b))
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in chosen:
+                kept += 1
+                continue
+        if a is None or b is None:
+            gone = ", ".join(x for x, i in ((ta, a), (tb, b)) if i is None)
+            why = f"no longer on the roster: {gone}"
+        elif p.respect_opt_out and (t.opt_out[a] or t.opt_out[b]):
             why = "a teacher opted out"
-        elif (_group_keys(t, run.policy.scope)[a] != _group_keys(t, run.policy.scope)[b]):
-            why = "the teachers are no longer in the same school"
-        elif _pair_units(run, a, b) <= 0:
-            why = "no longer useful: the new scores give neither teacher a reinforcement area the other needs"
-        elif key in run.forbidden:
+        elif keys[a] != keys[b]:
+            why = f"the teachers are no longer in the same {p.scope}"
+        elif (min(a, b), max(a, b)) in run.forbidden:
             why = "on the do-not-pair list"
+        elif _pair_units(run, a, b) <= 0:
+            why = "the new scores give neither teacher a reinforcement area in the other's refinement areas"
         else:
-            why = "replaced by a better pairing (or no longer allowed by the policy)"
-        reasons[why] = reasons.get(why, 0) + 1
-        details.append({"teacher_a": str(t.teacher_id[a]), "teacher_b": str(t.teacher_id[b]), "reason": why})
-    n_prev_total = len(prev_ids)
-    return {"source": source, "previous_pairs_on_roster": n_prev_total, "kept": kept, "broken": broken,
-            "new": len(chosen) - kept, "broken_reasons": reasons, "broken_pairs": details}
+            g = build_group(t, run.scoring, p, np.array([a, b]), run.forbidden)
+            rules = [r for r, m in g.refused.items() if m[0, 1]]
+            why = (f"no longer allowed by the policy ({', '.join(r.replace('_', ' ') for r in rules)})" if rules
+                   else "replaced by pairings worth more to the school's total")
+        code = why.split(":")[0]
+        reasons[code] = reasons.get(code, 0) + 1
+        details.append({"teacher_a": ta, "teacher_b": tb, "reason": why})
+    return {"source": source, "previous_pairs": kept + len(details), "kept": kept, "broken": len(details),
+            "new": len(chosen) - kept, "broken_reasons": reasons,
+            "broken_pairs": details}
