@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--must-pair", help="CSV of pairs (teacher_a, teacher_b) that must be formed")
     p.add_argument("--do-not-pair", help="CSV of pairs (teacher_a, teacher_b) that must not be formed")
     p.add_argument("--solver", help="auto (default), blossom, certified, cpsat or networkx")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes for the per-school solves (default: up to 2; the answer never depends on it)")
 
     s = sub.add_parser("synth", help="write a seeded synthetic district (teacher CSV, optional schools CSV)")
     s.add_argument("--schools", type=int, required=True, help="number of schools")
@@ -86,6 +89,8 @@ def _pair(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.resolve().parent.is_dir():
         problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    elif out.exists() and not out.is_dir():
+        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
     rubric = _collect(problems, load_rubric, args.rubric)
     policy = _collect(problems, load_policy, args.policy)
     flags = {k: getattr(args, k) for k in _POLICY_FLAGS if getattr(args, k) is not None}
@@ -109,12 +114,13 @@ def _pair(args: argparse.Namespace) -> int:
         policy = policy.replace(must_pair=policy.must_pair + tuple((a, b) for _, a, b in lists["must_pair"]))
     if "do_not_pair" in lists:
         policy = policy.replace(do_not_pair=policy.do_not_pair + tuple((a, b) for _, a, b in lists["do_not_pair"]))
-    previous = [(a, b) for _, a, b in lists.get("previous", [])]
+    previous = [(a, b) for _, a, b in lists["previous"]] if "previous" in lists else None
     result = pair_teachers(table, policy, previous=previous, previous_source=args.previous or "",
+                           workers=max(1, args.workers),
                            school_coords=coords, policy_source=args.policy or "policy")
+    summary = result.summary
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
     write_outputs(result, out)
-    summary = dict(result.summary)
-    summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)
     if args.json:
         sys.stdout.write(summary_json(summary))
     else:

@@ -17,6 +17,8 @@ def read_settings(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(str(p), f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(str(p), "not UTF-8 text; save the file as UTF-8")]) from None
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)

@@ -106,8 +106,12 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy", base: Policy 
             else:
                 values[key] = value
         elif key == "solver":
-            if not isinstance(value, str):
-                problems.append(Problem(source, "must be a solver name", column=key, value=repr(value)))
+            from .pairing.solvers import MATCHING_SOLVERS
+
+            names = ("auto", *MATCHING_SOLVERS)
+            if value not in names:
+                problems.append(Problem(source, f"must be a solver name: one of {', '.join(names)}", column=key,
+                                        value=repr(value)))
             else:
                 values[key] = value
         elif key in ("max_targets_per_partner", "max_grade_distance"):

@@ -40,6 +40,10 @@ class Rubric:
 
         def number(key: str) -> float:
             v = data.get(key)
+            if key not in data:
+                problems.append(Problem(source, "missing: a rubric needs scale_min, scale_max, weak_below and "
+                                                "strong_at_least", column=key))
+                return 0.0
             if isinstance(v, bool) or not isinstance(v, int | float):
                 problems.append(Problem(source, "must be a number", column=key, value=repr(v)))
                 return 0.0

@@ -52,6 +52,8 @@ def staged_directory(target: str | Path) -> Iterator[Path]:
     parent = target.resolve().parent
     if not parent.exists():
         raise FileNotFoundError(f"the parent folder of {target} does not exist")
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target} exists and is not a folder")
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=parent))
     try:
         yield stage

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, Problem
-from .teachers import TeacherTable, _read_csv
+from .teachers import TeacherTable, _lines, _read_csv
 
 PAIR_FIELDS = ("teacher_a", "teacher_b")
 
@@ -27,8 +27,9 @@ def read_pair_file(path: str | Path) -> list[tuple[int, str, str]]:
     a = df["teacher_a"].str.strip().to_numpy(dtype=object)
     b = df["teacher_b"].str.strip().to_numpy(dtype=object)
     out = []
+    lines = _lines(df)
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        row = i + 2
+        row = int(lines[i])
         for col, val in (("teacher_a", x), ("teacher_b", y)):
             if val == "":
                 problems.append(Problem(name, "must not be blank", row=row, column=col, value=""))
@@ -66,17 +67,18 @@ def read_school_coords(path: str | Path) -> dict[str, tuple[float, float]]:
     if problems:
         raise InputError(problems)
     out: dict[str, tuple[float, float]] = {}
+    lines = _lines(df)
     for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
         vals = np.asarray(df[col].str.strip().map(_num).to_numpy(), dtype=float)
         for i in np.flatnonzero(~(np.abs(vals) <= lim)):
-            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=i + 2, column=col,
-                                    value=df[col].iloc[i]))
+            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
+                                    column=col, value=df[col].iloc[i]))
         df[col + "_v"] = vals
     for i, sid in enumerate(df["school_id"].str.strip()):
         if not sid:
-            problems.append(Problem(name, "must not be blank", row=i + 2, column="school_id", value=""))
+            problems.append(Problem(name, "must not be blank", row=int(lines[i]), column="school_id", value=""))
         elif sid in out:
-            problems.append(Problem(name, "duplicate school_id", row=i + 2, column="school_id", value=sid))
+            problems.append(Problem(name, "duplicate school_id", row=int(lines[i]), column="school_id", value=sid))
         else:
             out[sid] = (float(df["latitude_v"].iloc[i]), float(df["longitude_v"].iloc[i]))
     if problems:

@@ -58,7 +58,7 @@ def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()
         problems.append(Problem(name, f"cannot read the file: {exc.strerror or exc}"))
         return None
     except UnicodeDecodeError:
-        problems.append(Problem(name, "not UTF-8 text; save the file as UTF-8 CSV"))
+        problems.append(Problem(name, "not UTF-8 text; save the file as UTF-8 CSV", row=_bad_utf8_line(path)))
         return None
     if not header or not any(h.strip() for h in header):
         problems.append(Problem(name, "empty file: expected a header row and at least one data row"))
@@ -77,13 +77,86 @@ def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()
         df = pd.read_csv(path, dtype={c: str for c in header if c not in nums}, keep_default_na=False,
                          na_values={c: [""] for c in nums}, encoding="utf-8-sig", skipinitialspace=True)
     except pd.errors.ParserError as exc:
-        problems.append(Problem(name, f"malformed CSV: {exc}"))
+        long_rows = _long_records(path, len(header))
+        for line, k in long_rows:
+            problems.append(Problem(name, f"row has {k} cells but the header has {len(header)} columns", row=line))
+        if not long_rows:
+            problems.append(Problem(name, f"malformed CSV: {exc}"))
+        return None
+    except UnicodeDecodeError:  # past the part the header check decoded
+        problems.append(Problem(name, "not UTF-8 text; save the file as UTF-8 CSV", row=_bad_utf8_line(path)))
         return None
     df.columns = header
     if len(df) == 0:
         problems.append(Problem(name, "empty file: the header has no data rows under it"))
         return None
+    df.attrs["lines"] = _record_lines(path, len(df))
     return df
+
+
+def _long_records(path: Path, width: int) -> list[tuple[int, int]]:
+    """(file line, number of cells) of every record with more cells than the header."""
+    out = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, skipinitialspace=True)
+            prev = 0
+            for rec in reader:
+                start, prev = prev + 1, reader.line_num
+                if len(rec) > width:
+                    out.append((start, len(rec)))
+    except (csv.Error, UnicodeDecodeError):
+        return []
+    return out
+
+
+def _bad_utf8_line(path: Path) -> int | None:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
+
+
+def _record_lines(path: Path, n: int) -> np.ndarray:
+    """The file line on which each of the n data records starts (header = line 1).
+
+    pandas skips blank lines and a quoted cell may span lines, so record i is not always on line i + 2.
+    """
+    plain = np.arange(2, n + 2)
+    data = path.read_bytes()
+    if data.count(b"\n") + (not data.endswith(b"\n")) == n + 1:
+        return plain  # as many lines as records + header: one line each, no blank lines
+    out: list[int] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            prev = 0
+            for n_rec, rec in enumerate(reader):
+                start, prev = prev + 1, reader.line_num
+                if n_rec > 0 and not (not rec or (len(rec) == 1 and not rec[0].strip())):
+                    out.append(start)
+    except csv.Error:
+        return plain
+    return np.asarray(out) if len(out) == n else plain
+
+
+def _lines(df: pd.DataFrame) -> np.ndarray:
+    """File line of each row of a frame read by _read_csv."""
+    lines = df.attrs.get("lines")
+    return lines if lines is not None and len(lines) == len(df) else np.arange(2, len(df) + 2)
+
+
+def _cell(df: pd.DataFrame, col: str, i: int) -> str:
+    """Cell text for a problem report (a number pandas parsed is shown without a spurious ".0")."""
+    v = df[col].iloc[i]
+    if isinstance(v, float | np.floating):
+        if np.isnan(v):
+            return ""
+        text = repr(float(v))
+        return text[:-2] if text.endswith(".0") else text
+    return str(v)
 
 
 def _numbers(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +166,7 @@ def _numbers(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
         bad = np.isinf(vals)
         vals[bad] = np.nan
         return vals, bad
-    raw = df[col].astype(str).str.strip().replace("nan", "")
+    raw = df[col].fillna("").astype(str).str.strip().replace("nan", "")
     vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(vals) & (raw != "").to_numpy()
     bad |= np.isinf(vals)
@@ -119,7 +192,7 @@ def _check_roster(df: pd.DataFrame, name: str, problems: list[Problem], allow_in
 
 def _roster_fields(df: pd.DataFrame, name: str, problems: list[Problem]) -> dict[str, np.ndarray]:
     n = len(df)
-    lines = np.arange(2, n + 2)
+    lines = _lines(df)
     out: dict[str, np.ndarray] = {}
     for col in ("teacher_id", "school_id"):
         vals = df[col].str.strip().to_numpy(dtype=object) if col in df else np.full(n, "", dtype=object)
@@ -157,7 +230,7 @@ def _roster_fields(df: pd.DataFrame, name: str, problems: list[Problem]) -> dict
         for i in np.flatnonzero(bad):
             problems.append(Problem(name, "must be a number of years >= 0 (or blank if unknown)",
                                     row=int(lines[i]), column="years_experience",
-                                    value=str(df["years_experience"].iloc[i])))
+                                    value=_cell(df, "years_experience", i)))
         out["years"] = years
     else:
         out["years"] = np.full(n, np.nan)
@@ -173,12 +246,12 @@ def _roster_fields(df: pd.DataFrame, name: str, problems: list[Problem]) -> dict
 
 
 def _check_scores(scores: np.ndarray, rubric: Rubric, name: str, problems: list[Problem],
-                  lines: np.ndarray, columns: list[str], raw: list[np.ndarray]) -> None:
+                  lines: np.ndarray, columns: list[str], df: pd.DataFrame) -> None:
     out = (scores < rubric.scale_min) | (scores > rubric.scale_max)
     for i, j in zip(*np.nonzero(out), strict=True):
         problems.append(Problem(name, f"score outside the rubric scale {rubric.scale_min:g} to "
                                       f"{rubric.scale_max:g}", row=int(lines[i]), column=columns[j],
-                                value=str(raw[j][i])))
+                                value=_cell(df, columns[j], int(i))))
 
 
 def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = None) -> TeacherTable:
@@ -197,22 +270,19 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
     _check_roster(df, name, problems, rubric.indicators, rubric)
     fields = _roster_fields(df, name, problems)
     n = len(df)
-    lines = np.arange(2, n + 2)
+    lines = _lines(df)
     scores = np.full((n, len(rubric.indicators)), np.nan)
     warnings: list[str] = []
-    raw_cols: list[np.ndarray] = []
     for j, ind in enumerate(rubric.indicators):
         if ind not in df:
             warnings.append(f"{name}: no column for indicator {ind!r}; treated as not observed for everyone")
-            raw_cols.append(np.full(n, "", dtype=object))
             continue
         vals, bad = _numbers(df, ind)
         for i in np.flatnonzero(bad):
             problems.append(Problem(name, "not a number (leave the cell blank if not observed)",
-                                    row=int(lines[i]), column=ind, value=str(df[ind].iloc[i])))
+                                    row=int(lines[i]), column=ind, value=_cell(df, ind, int(i))))
         scores[:, j] = vals
-        raw_cols.append(df[ind].astype(str).to_numpy(dtype=object))
-    _check_scores(scores, rubric, name, problems, lines, list(rubric.indicators), raw_cols)
+    _check_scores(scores, rubric, name, problems, lines, list(rubric.indicators), df)
     if problems:
         raise InputError(problems)
     return _table(rubric, fields, scores, name, warnings)
@@ -245,7 +315,7 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric) -> TeacherTable:
     n = len(roster)
     scores = np.full((n, len(rubric.indicators)), np.nan)
     if all(c in long for c in LONG_COLUMNS):
-        lines = np.arange(2, len(long) + 2)
+        lines = _lines(long)
         tid = long["teacher_id"].str.strip()
         ind = long["indicator"].str.strip()
         vals, bad = _numbers(long, "score")

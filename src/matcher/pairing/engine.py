@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +98,18 @@ def _weights(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndar
     return w
 
 
-def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str) -> None:
-    """Solve one pool and record its pairs and the reasons of those left out."""
+@dataclass
+class _Outcome:
+    """What solving one pool produced; merged into the run in pool order, so results never depend on workers."""
+
+    chosen: list[tuple[int, int, str, int]]
+    unmatched: dict[int, tuple[str, str]]
+    method: str | None
+    optimal: bool
+
+
+def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str) -> _Outcome:
+    """Solve one pool: its pairs and the reasons of those left out."""
     m = len(g.members)
     if run.one_way:
         arcs = g.allowed & (g.help > 0)
@@ -108,6 +120,7 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
         primary = g.help[a, b] + g.help[b, a]
         keep = primary > 0
         a, b, primary = a[keep], b[keep], primary[keep]
+    out = _Outcome([], {}, None, True)
     taken: dict[int, int] = {}
     value_of: dict[int, float] = {}
     if len(a):
@@ -120,11 +133,10 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
                                        run.policy.solver)
         else:
             sol = solvers.matching(m, a, b, w, run.policy.solver)
-        run.methods[sol.method] = run.methods.get(sol.method, 0) + 1
-        run.optimal &= sol.optimal
+        out.method, out.optimal = sol.method, sol.optimal
         for e in sol.chosen.tolist():
             x, y = int(g.members[a[e]]), int(g.members[b[e]])
-            run.chosen.append((x, y, origin, int(primary[e])))
+            out.chosen.append((x, y, origin, int(primary[e])))
             v = float(primary[e]) / run.scoring.scale
             taken.setdefault(x, y)
             taken[y] = x
@@ -133,11 +145,65 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
     for i in range(m):
         t = int(g.members[i])
         if t not in taken:
-            run.unmatched[t] = unmatched_reason(run.table, run.scoring, g, i, run.policy.respect_opt_out, taken,
+            out.unmatched[t] = unmatched_reason(run.table, run.scoring, g, i, run.policy.respect_opt_out, taken,
                                                 value_of, run.one_way)
+    return out
 
 
-def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> None:
+@dataclass(frozen=True)
+class _Task:
+    members: np.ndarray
+    fixed: list[tuple[int, int]]
+    origin: str
+    other_school_only: bool = False
+    km: np.ndarray | None = None
+
+
+def _run_task(run: _Run, task: _Task) -> _Outcome:
+    g = build_group(run.table, run.scoring, run.policy, task.members, run.forbidden,
+                    other_school_only=task.other_school_only, km=task.km)
+    return _solve_group(run, g, task.fixed, task.origin)
+
+
+_FORKED_RUN: _Run | None = None  # the run a forked worker inherits (set only around a pool's lifetime)
+
+
+def _run_chunk(tasks: list[_Task]) -> list[_Outcome]:
+    assert _FORKED_RUN is not None
+    return [_run_task(_FORKED_RUN, t) for t in tasks]
+
+
+def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress | None) -> None:
+    """Solve every pool (in worker processes when asked and worth it) and merge the outcomes in order."""
+    global _FORKED_RUN
+    outcomes: list[_Outcome] = []
+    if workers > 1 and len(tasks) >= 4 * workers and "fork" in multiprocessing.get_all_start_methods():
+        n_chunks = 8 * workers
+        bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
+        chunks = [tasks[bounds[i]:bounds[i + 1]] for i in range(n_chunks) if bounds[i] < bounds[i + 1]]
+        _FORKED_RUN = run
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for n, part in enumerate(pool.map(_run_chunk, chunks)):
+                    outcomes.extend(part)
+                    if progress:
+                        progress(0.9 * (n + 1) / len(chunks))
+        finally:
+            _FORKED_RUN = None
+    else:
+        for n, task in enumerate(tasks):
+            outcomes.append(_run_task(run, task))
+            if progress and n % 50 == 0:
+                progress(0.9 * n / len(tasks))
+    for o in outcomes:
+        run.chosen.extend(o.chosen)
+        run.unmatched.update(o.unmatched)
+        if o.method:
+            run.methods[o.method] = run.methods.get(o.method, 0) + 1
+        run.optimal &= o.optimal
+
+
+def _check_must_pairs(run: _Run, must: list[tuple[int, int]]) -> None:
     """Every must-pair has to satisfy the hard rules; name each conflict."""
     t, p = run.table, run.policy
     conflicts: list[str] = []
@@ -145,9 +211,9 @@ def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> No
     targets: dict[int, int] = {}
     partners_count: dict[int, int] = {}
     keys = _group_keys(t, p.scope)
-    for n, (a, b) in enumerate(must, start=1):
+    for a, b in must:
         ta, tb = t.teacher_id[a], t.teacher_id[b]
-        label = f"must-pair {n} ({ta}, {tb}) in {source}"
+        label = f"must-pair ({ta}, {tb})"
         if keys[a] != keys[b]:
             conflicts.append(f"{label}: the teachers are in different {p.scope}s ({t.school_id[a]}, "
                              f"{t.school_id[b]}) and pairs stay within one {p.scope}")
@@ -183,7 +249,7 @@ def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> No
     if run.one_way:
         both = set(targets) & set(partners_count)
         for x in sorted(both):
-            conflicts.append(f"must-pairs in {source}: {t.teacher_id[x]} would be both a partner and a target")
+            conflicts.append(f"must-pairs: {t.teacher_id[x]} would be both a partner and a target")
     if conflicts:
         raise InfeasibleError("the must-pair list cannot be honoured:\n" + "\n".join(f"  - {c}" for c in conflicts))
 
@@ -191,11 +257,13 @@ def _check_must_pairs(run: _Run, must: list[tuple[int, int]], source: str) -> No
 def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
                   previous: Sequence[tuple[str, str]] | None = None, previous_source: str = "previous pairs",
                   school_coords: dict[str, tuple[float, float]] | None = None,
-                  policy_source: str = "policy", progress: Progress | None = None) -> PairingResult:
+                  policy_source: str = "policy", progress: Progress | None = None,
+                  workers: int = 1) -> PairingResult:
     """Pair teachers exactly under the policy; see PRODUCT.md's IPI policy for the defaults.
 
     previous: last run's pairs (teacher_a, teacher_b); they are kept wherever still allowed and optimal.
     school_coords: school_id -> (latitude, longitude), for the cross-school distance limit.
+    workers: processes for the per-school solves (forked; the answer is the same for any number).
     """
     policy = policy or Policy()
     started = time.perf_counter()
@@ -215,12 +283,16 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
             for s in missing[:50]:
                 problems.append(Problem(policy_source, "school has no coordinates in the schools file",
                                         column="school_id", value=s))
+    one_way = policy.mode == "one_way"
+    if one_way and policy.solver not in ("auto", "cpsat") and (policy.max_targets_per_partner > 1 or must):
+        problems.append(Problem(policy_source, "one-way pairing with several targets per partner (or must-pairs) "
+                                               "is not a matching; use solver auto or cpsat", column="solver",
+                                value=policy.solver))
     if problems:
         raise InputError(problems)
-    one_way = policy.mode == "one_way"
     run = _Run(table, policy, scoring, {(min(a, b), max(a, b)) for a, b in forbidden_ids},
                {(a, b) if one_way else (min(a, b), max(a, b)) for a, b in prev_ids})
-    _check_must_pairs(run, must, policy_source)
+    _check_must_pairs(run, must)
 
     # Stage 1: within each school (or the scope's pool).
     keys = _group_keys(table, policy.scope)
@@ -233,17 +305,13 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     for a, b in (must if one_way else []):
         must_by_key.setdefault(keys[a], []).append((a, b))
     solve_start = time.perf_counter()
-    for n, members in enumerate(groups):
-        g = build_group(table, scoring, policy, members, run.forbidden)
-        _solve_group(run, g, must_by_key.get(keys[members[0]], []), "optimized")
-        if progress and n % 50 == 0:
-            progress(0.9 * n / max(len(groups), 1))
+    _run_tasks(run, [_Task(m, must_by_key.get(keys[m[0]], []), "optimized") for m in groups], workers, progress)
 
     # Stage 2: the cross-school fallback for whoever is still without a pair.
     fallback_value = 0.0
     if policy.cross_school_fallback and policy.scope == "school":
         before = len(run.chosen)
-        _fallback(run, school_coords)
+        _fallback(run, school_coords, workers)
         fallback_value = sum(units for *_, units in run.chosen[before:]) / scoring.scale
     solve_seconds = time.perf_counter() - solve_start
     result = _decode(run, previous, previous_source, fallback_value, solve_seconds, started)
@@ -259,11 +327,12 @@ def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np
     return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
-def _fallback(run: _Run, coords: dict[str, tuple[float, float]] | None) -> None:
+def _fallback(run: _Run, coords: dict[str, tuple[float, float]] | None, workers: int) -> None:
     t = run.table
     left = np.array(sorted(i for i, (code, _) in run.unmatched.items()
                            if code in ("no_helper", "ruled_out", "taken") and t.district_id[i] != ""),
                     dtype=np.int64)
+    tasks = []
     for members in _split(t.district_id, left):
         if len(set(t.school_id[members].tolist())) < 2:
             continue
@@ -272,15 +341,15 @@ def _fallback(run: _Run, coords: dict[str, tuple[float, float]] | None) -> None:
             lat = np.array([coords[s][0] for s in t.school_id[members]])
             lon = np.array([coords[s][1] for s in t.school_id[members]])
             km = _haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-        g = build_group(t, run.scoring, run.policy, members, run.forbidden, other_school_only=True, km=km)
-        reasons_before = {int(x): run.unmatched.pop(int(x)) for x in members}
-        _solve_group(run, g, [], "cross_school")
-        for x in members.tolist():
-            if x in run.unmatched:
-                code, why = run.unmatched[x]
-                first = reasons_before[x][1]
-                run.unmatched[x] = (reasons_before[x][0],
-                                    f"{first} Across district {t.district_id[x]}'s other schools: {why}")
+        tasks.append(_Task(members, [], "cross_school", other_school_only=True, km=km))
+    pooled = [int(x) for task in tasks for x in task.members]
+    reasons_before = {x: run.unmatched.pop(x) for x in pooled}
+    _run_tasks(run, tasks, workers, None)
+    for x in pooled:
+        if x in run.unmatched:
+            code, why = run.unmatched[x]
+            run.unmatched[x] = (reasons_before[x][0],
+                                f"{reasons_before[x][1]} Across district {t.district_id[x]}'s other schools: {why}")
 
 
 def _pair_units(run: _Run, a: int, b: int) -> int:

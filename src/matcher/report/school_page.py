@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from html import escape
 
-import numpy as np
-
 from ..pairing.result import Pair, PairingResult, Unmatched
 
 _CSS = """
@@ -27,21 +25,25 @@ def _label(ind: str) -> str:
 
 
 def _score(x: float) -> str:
-    return "not observed" if np.isnan(x) else f"{x:.2f}"
+    return "not observed" if x != x else f"{x:.2f}"
 
 
 def _areas_table(result: PairingResult, helper: str, learner: str, inds: tuple[str, ...]) -> str:
     if not inds:
         return ""
     t = result.teachers
-    h, lrn = t.index[helper], t.index[learner]
-    col = {c: j for j, c in enumerate(t.rubric.indicators)}
-    rows = "".join(
-        f"<tr><td>{escape(_label(i))}</td><td class=reinforce>{_score(t.scores[h, col[i]])}</td>"
-        f"<td class=refine>{_score(t.scores[lrn, col[i]])}</td></tr>" for i in inds)
-    return (f"<p>{escape(helper)} can support {escape(learner)} in:</p><table><tr><th>indicator</th>"
-            f"<th>{escape(helper)} (reinforcement area)</th><th>{escape(learner)} (refinement area)</th></tr>"
-            f"{rows}</table>")
+    sh, sl = t.scores[t.index[helper]], t.scores[t.index[learner]]
+    col = _columns(result)
+    h, lrn = escape(helper), escape(learner)
+    rows = "".join(f"<tr><td>{_label(i)}</td><td class=reinforce>{_score(sh[col[i]])}</td>"
+                   f"<td class=refine>{_score(sl[col[i]])}</td></tr>" for i in inds)
+    return (f"<p>{h} can support {lrn} in:</p><table><tr><th>indicator</th>"
+            f"<th>{h} (reinforcement area)</th><th>{lrn} (refinement area)</th></tr>{rows}</table>")
+
+
+def _columns(result: PairingResult) -> dict[str, int]:
+    # Indicator names are validated as [A-Za-z0-9_] (rubric.py), so they need no escaping.
+    return {c: j for j, c in enumerate(result.teachers.rubric.indicators)}
 
 
 def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unmatched: list[Unmatched],

@@ -74,7 +74,7 @@ def star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
     fixed = np.zeros(0, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
     if len(p) == 0:
         return Solution(np.zeros(0, dtype=np.int64), True, "none")
-    if k == 1 and len(fixed) == 0 and solver in ("auto", "blossom", "certified"):
+    if k == 1 and len(fixed) == 0 and solver != "cpsat":
         # With one target per partner every vertex is in at most one arc: an ordinary matching on the best arc
         # of each unordered pair, so the blossom is exact here.
         return _one_to_one(n, p, t, w, solver)
@@ -82,7 +82,7 @@ def star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
         raise MatcherError(f"unknown one-way solver {solver!r}; choose auto or cpsat")
     from . import star  # scipy and OR-Tools load only for one-way runs
 
-    chosen, method = star.solve(n, p, t, w, k, fixed)
+    chosen, method = star.solve(n, p, t, w, k, fixed, lp_first=solver == "auto")
     return Solution(chosen, True, method)
 
 

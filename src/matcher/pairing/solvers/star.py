@@ -56,9 +56,10 @@ def _lp_certified(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int) -
     return chosen if value > bound - 1 + 1e-6 else None
 
 
-def solve(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int, fixed: np.ndarray) -> tuple[np.ndarray, str]:
+def solve(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int, fixed: np.ndarray,
+          lp_first: bool = True) -> tuple[np.ndarray, str]:
     """(chosen arc indices, method) of an optimal one-way pairing; `fixed` arcs are forced in."""
-    if len(fixed) == 0 and int(w.max(initial=0)) * len(p) < _LP_SAFE_WEIGHT:
+    if lp_first and len(fixed) == 0 and int(w.max(initial=0)) * len(p) < _LP_SAFE_WEIGHT:
         chosen = _lp_certified(n, p, t, w, k)
         if chosen is not None:
             return chosen, "lp-certified"
