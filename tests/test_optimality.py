@@ -197,3 +197,22 @@ def test_statewide_sample_blossom_equals_networkx() -> None:
         n = len(rows)
         assert _value(a, b, w, matching(n, a, b, w, "blossom").chosen) == \
             _value(a, b, w, matching(n, a, b, w, "networkx").chosen)
+
+
+def test_one_way_time_limit_returns_a_feasible_unproven_pairing() -> None:
+    """Past the time limit the answer is still a valid pairing, at least as good as one target per partner,
+    and it is labelled unproven rather than optimal."""
+    from matcher.pairing.solvers import blossom, star
+
+    rng = np.random.default_rng(0)
+    n = 200
+    strong = (rng.random((n, 19)) < 0.25).astype(np.int64)
+    weak = (rng.random((n, 19)) < 0.2).astype(np.int64)
+    g = strong @ weak.T
+    np.fill_diagonal(g, 0)
+    p, t = np.nonzero(g)
+    w = g[p, t]
+    chosen, method, proven = star.solve(n, p, t, w, 3, np.zeros(0, dtype=np.int64), time_limit=0.05)
+    value = star.feasible_value(n, p, t, w, 3, chosen)
+    assert method == "cpsat" and proven is False
+    assert value is not None and value >= int(w[blossom.best_arc_matching(n, p, t, w)].sum())

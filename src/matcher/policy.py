@@ -39,6 +39,7 @@ class Policy:
     cross_school_fallback: bool = False
     fallback_max_km: float | None = None
     solver: str = "auto"
+    time_limit_seconds: float | None = None  # per pool, one-way only; beyond it the answer is reported unproven
 
     def replace(self, **changes: Any) -> Policy:
         return dataclasses.replace(self, **changes)

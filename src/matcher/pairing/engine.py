@@ -35,6 +35,7 @@ class _Run:
     unmatched: dict[int, tuple[str, str]] = field(default_factory=dict)
     methods: dict[str, int] = field(default_factory=dict)
     optimal: bool = True
+    unproven: int = 0  # pools whose optimum a time limit left unproven
 
     @property
     def one_way(self) -> bool:
@@ -130,7 +131,7 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
             arc_ix = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True))}
             fixed_ix = [arc_ix[(pos[x], pos[y])] for x, y in fixed]
             sol = solvers.star_packing(m, a, b, w, run.policy.max_targets_per_partner, np.array(fixed_ix, int),
-                                       run.policy.solver)
+                                       run.policy.solver, run.policy.time_limit_seconds)
         else:
             sol = solvers.matching(m, a, b, w, run.policy.solver)
         out.method, out.optimal = sol.method, sol.optimal
@@ -201,6 +202,7 @@ def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress |
         if o.method:
             run.methods[o.method] = run.methods.get(o.method, 0) + 1
         run.optimal &= o.optimal
+        run.unproven += not o.optimal
 
 
 def _check_must_pairs(run: _Run, must: list[tuple[int, int]]) -> None:
@@ -411,6 +413,7 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
         "n_paired_teachers": len({x for q in pairs for x in (q.teacher_a, q.teacher_b)}),
         "n_unmatched": len(unmatched),
         "optimal": run.optimal,
+        "unproven_pools": run.unproven,
         "solve_seconds": round(solve_seconds, 4),
         "mode": p.mode,
         "rubric": t.rubric.name,

@@ -68,7 +68,7 @@ def matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, solver: str | 
 
 
 def star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
-                 fixed: np.ndarray | None = None, solver: str = "auto") -> Solution:
+                 fixed: np.ndarray | None = None, solver: str = "auto", time_limit: float | None = None) -> Solution:
     """One-way pairing: arcs p[i] -> t[i] (partner helps target) with weights w[i] > 0; each target gets at most
     one partner, each partner at most k targets, nobody is both. Arcs listed in `fixed` must be chosen."""
     fixed = np.zeros(0, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
@@ -77,21 +77,12 @@ def star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
     if k == 1 and len(fixed) == 0 and solver != "cpsat":
         # With one target per partner every vertex is in at most one arc: an ordinary matching on the best arc
         # of each unordered pair, so the blossom is exact here.
-        return _one_to_one(n, p, t, w, solver)
+        best = blossom.best_arc_per_pair(n, p, t, w)
+        sol = matching(n, np.minimum(p, t)[best], np.maximum(p, t)[best], w[best], solver)
+        return Solution(best[sol.chosen], sol.optimal, sol.method)
     if solver not in ("auto", "cpsat"):
         raise MatcherError(f"unknown one-way solver {solver!r}; choose auto or cpsat")
     from . import star  # scipy and OR-Tools load only for one-way runs
 
-    chosen, method = star.solve(n, p, t, w, k, fixed, lp_first=solver == "auto")
-    return Solution(chosen, True, method)
-
-
-def _one_to_one(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, solver: str) -> Solution:
-    a, b = np.minimum(p, t), np.maximum(p, t)
-    key = a.astype(np.int64) * n + b
-    order = np.lexsort((-w, key))  # best arc first within each unordered pair
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    best = order[first]
-    sol = matching(n, a[best], b[best], w[best], solver)
-    return Solution(best[sol.chosen], sol.optimal, sol.method)
+    chosen, method, proven = star.solve(n, p, t, w, k, fixed, lp_first=solver == "auto", time_limit=time_limit)
+    return Solution(chosen, proven, method)

@@ -19,3 +19,22 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     ends = np.array(sorted(mate), dtype=np.int64)
     eids = np.array([g.get_edge_data(int(a), int(b)) for a, b in ends], dtype=np.int64)
     return np.sort(eids)
+
+
+def best_arc_per_pair(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Indices of the heaviest arc p->t of each unordered pair {p, t}."""
+    key = np.minimum(p, t).astype(np.int64) * n + np.maximum(p, t)
+    order = np.lexsort((-w, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    return order[first]
+
+
+def best_arc_matching(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Indices of arcs p->t forming a maximum-weight matching on the better arc of each unordered pair.
+
+    This is the exact one-way optimum when a partner supports one target (every teacher is then in at most one
+    arc), and a feasible one-way pairing for any K.
+    """
+    best = best_arc_per_pair(n, p, t, w)
+    return best[solve(n, np.minimum(p, t)[best], np.maximum(p, t)[best], w[best])]

@@ -8,14 +8,19 @@ from ortools.sat.python import cp_model
 from ...errors import SolverError
 
 
-def _solve(model: cp_model.CpModel, what: str) -> cp_model.CpSolver:
+def _solve(model: cp_model.CpModel, what: str, time_limit: float | None = None) -> tuple[cp_model.CpSolver, bool]:
+    """(solver, proven optimal). With a time limit, a feasible but unproven answer is returned as such."""
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # deterministic; schools are many and small
     solver.parameters.cp_model_presolve = False  # measured: presolve costs more than it saves on school models
+    if time_limit is not None:
+        solver.parameters.max_time_in_seconds = time_limit
     status = solver.solve(model)
-    if status != cp_model.OPTIMAL:
-        raise SolverError(f"CP-SAT could not prove an optimal {what} (status {solver.status_name(status)})")
-    return solver
+    if status == cp_model.OPTIMAL:
+        return solver, True
+    if status == cp_model.FEASIBLE:
+        return solver, False
+    raise SolverError(f"CP-SAT found no {what} (status {solver.status_name(status)})")
 
 
 def solve_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -29,12 +34,15 @@ def solve_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.nd
         if len(edges) > 1:
             model.add_at_most_one(x[i] for i in edges)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(c) for c in w]))
-    solver = _solve(model, "matching")
+    solver, proven = _solve(model, "matching")
+    if not proven:
+        raise SolverError("CP-SAT could not prove the matching optimal")
     return np.array([i for i in range(len(x)) if solver.boolean_value(x[i])], dtype=np.int64)
 
 
 def solve_star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int,
-                       fixed: np.ndarray) -> np.ndarray:
+                       fixed: np.ndarray, time_limit: float | None = None,
+                       hint: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Arcs p->t; each target at most one partner, each partner at most k targets, no teacher in both roles."""
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(len(p))]
@@ -57,5 +65,17 @@ def solve_star_packing(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: i
     for i in fixed.tolist():
         model.add(x[i] == 1)
     model.maximize(cp_model.LinearExpr.weighted_sum(x, [int(c) for c in w]))
-    solver = _solve(model, "one-way pairing")
-    return np.array([i for i in range(len(x)) if solver.boolean_value(x[i])], dtype=np.int64)
+    if hint is not None:
+        hinted = set(hint.tolist())
+        for i, var in enumerate(x):
+            model.add_hint(var, i in hinted)
+        partners_hinted = {int(p[i]) for i in hinted}
+        for a, var in partner.items():
+            model.add_hint(var, a in partners_hinted)
+    try:
+        solver, proven = _solve(model, "one-way pairing", time_limit)
+    except SolverError:
+        if hint is None:
+            raise
+        return hint, False  # the time limit ran out before CP-SAT reported any solution
+    return np.array([i for i in range(len(x)) if solver.boolean_value(x[i])], dtype=np.int64), proven

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
-from . import cpsat
+from . import blossom, cpsat
 
 _LP_SAFE_WEIGHT = 2**40  # beyond this, float64 rounding could blur the certificate; go straight to CP-SAT
 
@@ -57,10 +57,15 @@ def _lp_certified(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int) -
 
 
 def solve(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray, k: int, fixed: np.ndarray,
-          lp_first: bool = True) -> tuple[np.ndarray, str]:
-    """(chosen arc indices, method) of an optimal one-way pairing; `fixed` arcs are forced in."""
+          lp_first: bool = True, time_limit: float | None = None) -> tuple[np.ndarray, str, bool]:
+    """(chosen arc indices, method, proven optimal) of a one-way pairing; `fixed` arcs are forced in.
+    Only a time limit can leave optimality unproven."""
     if lp_first and len(fixed) == 0 and int(w.max(initial=0)) * len(p) < _LP_SAFE_WEIGHT:
         chosen = _lp_certified(n, p, t, w, k)
         if chosen is not None:
-            return chosen, "lp-certified"
-    return cpsat.solve_star_packing(n, p, t, w, k, fixed), "cpsat"
+            return chosen, "lp-certified", True
+    # Under a time limit, start CP-SAT from a feasible pairing (one target per partner) and keep it if nothing
+    # better is found in time.
+    hint = blossom.best_arc_matching(n, p, t, w) if time_limit is not None and len(fixed) == 0 else None
+    chosen, proven = cpsat.solve_star_packing(n, p, t, w, k, fixed, time_limit, hint)
+    return chosen, "cpsat", proven
