@@ -10,6 +10,7 @@ from matcher.io.pair_lists import read_school_coords
 from matcher.io.teachers import read_teachers
 from matcher.pairing.engine import pair_teachers
 from matcher.policy import Policy
+from matcher.report.outputs import write_outputs
 from matcher.rubric import bundled
 from matcher.synth import write_district
 
@@ -71,3 +72,14 @@ def test_cross_school_fallback_on_a_district_checks_out(district) -> None:
         assert 2 * 6371.0088 * math.asin(math.sqrt(h)) <= 25
     base = pair_teachers(table, Policy())
     assert r.summary["total_value"] == pytest.approx(base.summary["total_value"] + r.summary["cross_school_value"])
+
+
+def test_report_workers_write_the_same_files(tmp_path) -> None:
+    write_district(tmp_path / "t.csv", 110, 8, seed=3)
+    result = pair_teachers(read_teachers(tmp_path / "t.csv", bundled("team")), Policy())
+    write_outputs(result, tmp_path / "one", workers=1)
+    write_outputs(result, tmp_path / "two", workers=2)
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert len(files) == 3 + 110
+    for f in files:
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f

@@ -122,7 +122,7 @@ def _pair(args: argparse.Namespace) -> int:
                            school_coords=coords, policy_source=args.policy or "policy")
     summary = result.summary
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
-    write_outputs(result, out)
+    write_outputs(result, out, workers=max(1, args.workers))
     if args.json:
         sys.stdout.write(summary_json(summary))
     else:

@@ -15,7 +15,7 @@ from ..errors import InfeasibleError, InputError, Problem
 from ..io.teachers import TeacherTable
 from ..policy import Policy, policy_to_dict
 from . import solvers
-from .explain import describe_pairs, unmatched_reason
+from .explain import describe_pairs, unmatched_reasons
 from .model import Group, Scoring, build_group, build_scoring
 from .result import Pair, PairingResult, Unmatched
 
@@ -31,7 +31,9 @@ class _Run:
     scoring: Scoring
     forbidden: set[tuple[int, int]]
     previous: set[tuple[int, int]]  # mutual: (min, max); one-way: (partner, target)
+    has_previous: bool = False  # a previous run was given (even an empty one)
     chosen: list[tuple[int, int, str, int]] = field(default_factory=list)  # (a, b, origin, value units)
+    pairs: list[Pair] = field(default_factory=list)
     unmatched: dict[int, tuple[str, str]] = field(default_factory=dict)
     methods: dict[str, int] = field(default_factory=dict)
     optimal: bool = True
@@ -107,6 +109,7 @@ class _Outcome:
     unmatched: dict[int, tuple[str, str]]
     method: str | None
     optimal: bool
+    pairs: list[Pair] = field(default_factory=list)
 
 
 def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str) -> _Outcome:
@@ -143,11 +146,8 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
             taken[y] = x
             value_of.setdefault(x, v)
             value_of[y] = v
-    for i in range(m):
-        t = int(g.members[i])
-        if t not in taken:
-            out.unmatched[t] = unmatched_reason(run.table, run.scoring, g, i, run.policy.respect_opt_out, taken,
-                                                value_of, run.one_way)
+    left = [i for i, t in enumerate(g.members.tolist()) if t not in taken]
+    out.unmatched = unmatched_reasons(run.table, run.scoring, g, left, run.policy.respect_opt_out, taken, value_of)
     return out
 
 
@@ -163,7 +163,9 @@ class _Task:
 def _run_task(run: _Run, task: _Task) -> _Outcome:
     g = build_group(run.table, run.scoring, run.policy, task.members, run.forbidden,
                     other_school_only=task.other_school_only, km=task.km)
-    return _solve_group(run, g, task.fixed, task.origin)
+    out = _solve_group(run, g, task.fixed, task.origin)
+    out.pairs = _make_pairs(run, out.chosen)  # explained here, so that workers share this work too
+    return out
 
 
 _FORKED_RUN: _Run | None = None  # the run a forked worker inherits (set only around a pool's lifetime)
@@ -198,6 +200,7 @@ def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress |
                 progress(0.9 * n / len(tasks))
     for o in outcomes:
         run.chosen.extend(o.chosen)
+        run.pairs.extend(o.pairs)
         run.unmatched.update(o.unmatched)
         if o.method:
             run.methods[o.method] = run.methods.get(o.method, 0) + 1
@@ -293,14 +296,15 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     if problems:
         raise InputError(problems)
     run = _Run(table, policy, scoring, {(min(a, b), max(a, b)) for a, b in forbidden_ids},
-               {(a, b) if one_way else (min(a, b), max(a, b)) for a, b in prev_ids})
+               {(a, b) if one_way else (min(a, b), max(a, b)) for a, b in prev_ids}, previous is not None)
     _check_must_pairs(run, must)
 
     # Stage 1: within each school (or the scope's pool).
     keys = _group_keys(table, policy.scope)
     fixed_teachers = {x for pr in must for x in pr} if not one_way else set()
-    for a, b in (must if not one_way else []):
-        run.chosen.append((a, b, "must_pair", _pair_units(run, a, b)))
+    forced = [(a, b, "must_pair", _pair_units(run, a, b)) for a, b in (must if not one_way else [])]
+    run.chosen.extend(forced)
+    run.pairs.extend(_make_pairs(run, forced))
     free = np.array([i for i in range(len(table)) if i not in fixed_teachers], dtype=np.int64)
     groups = _split(keys, free)
     must_by_key: dict[Any, list[tuple[int, int]]] = {}
@@ -367,15 +371,15 @@ def _pair_units(run: _Run, a: int, b: int) -> int:
     return int(ab + ba)
 
 
-def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_source: str, fallback_value: float,
-            solve_seconds: float, started: float) -> PairingResult:
+def _make_pairs(run: _Run, chosen: list[tuple[int, int, str, int]]) -> list[Pair]:
+    """Pair records with their explanations for chosen (a, b, origin, value units) tuples."""
+    if not chosen:
+        return []
     t, p = run.table, run.policy
     prev = run.previous
-    pairs: list[Pair] = []
-    chosen_keys = set()
     junior = p.max_junior_years
     rows = [(b, a, o, u) if not run.one_way and t.teacher_id[b] < t.teacher_id[a] else (a, b, o, u)
-            for a, b, o, u in run.chosen]
+            for a, b, o, u in chosen]
     A = np.array([r[0] for r in rows], dtype=np.int64)
     B = np.array([r[1] for r in rows], dtype=np.int64)
     if junior is None:
@@ -383,24 +387,31 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
     else:
         allow_ab = ~(t.years[B] - t.years[A] > junior)
         allow_ba = ~(t.years[A] - t.years[B] > junior)
+    keys = [(a, b) if run.one_way else (min(a, b), max(a, b)) for a, b, _, _ in rows]
     notes = []
-    for a, b, origin, _ in rows:
-        key = (a, b) if run.one_way else (min(a, b), max(a, b))
-        chosen_keys.add(key)
+    for (a, _, origin, _), key in zip(rows, keys, strict=True):
         note = {"must_pair": "Required by the must-pair list.",
                 "cross_school": f"A cross-school pair within district {t.district_id[a]}: neither found a "
                                 "partner in their own school."}.get(origin, "")
-        if prev and key in prev:
+        if key in prev:
             note = (note + " Kept from the previous run.").strip()
         notes.append(note)
     texts = describe_pairs(t, run.scoring, A, B, run.one_way, allow_ab, allow_ba, notes)
-    for (a, b, origin, units), d in zip(rows, texts, strict=True):
-        key = (a, b) if run.one_way else (min(a, b), max(a, b))
-        pairs.append(Pair(school_id=str(t.school_id[a]), teacher_a=str(t.teacher_id[a]),
-                          teacher_b=str(t.teacher_id[b]), value=units / run.scoring.scale, a_helps_b=d.a_helps_b,
-                          b_helps_a=d.b_helps_a, focus_indicator=d.focus, explanation=d.text,
-                          school_b=str(t.school_id[b]) if t.school_id[b] != t.school_id[a] else "",
-                          origin=origin, previous=("kept" if key in prev else "new") if previous is not None else ""))
+    out = []
+    for (a, b, origin, units), d, key in zip(rows, texts, keys, strict=True):
+        out.append(Pair(school_id=str(t.school_id[a]), teacher_a=str(t.teacher_id[a]),
+                        teacher_b=str(t.teacher_id[b]), value=units / run.scoring.scale, a_helps_b=d.a_helps_b,
+                        b_helps_a=d.b_helps_a, focus_indicator=d.focus, explanation=d.text,
+                        school_b=str(t.school_id[b]) if t.school_id[b] != t.school_id[a] else "",
+                        origin=origin, previous=("kept" if key in prev else "new") if run.has_previous else ""))
+    return out
+
+
+def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_source: str, fallback_value: float,
+            solve_seconds: float, started: float) -> PairingResult:
+    t, p = run.table, run.policy
+    pairs = list(run.pairs)
+    chosen_keys = {(a, b) if run.one_way else (min(a, b), max(a, b)) for a, b, _, _ in run.chosen}
     pairs.sort(key=lambda q: (q.school_id, q.teacher_a, q.teacher_b))
     unmatched = sorted((Unmatched(str(t.school_id[i]), str(t.teacher_id[i]), why, code)
                         for i, (code, why) in run.unmatched.items()), key=lambda u: (u.school_id, u.teacher_id))

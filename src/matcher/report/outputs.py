@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,27 +48,74 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2, sort_keys=False) + "\n"
 
 
-def write_outputs(result: PairingResult, out_dir: str | Path) -> Path:
-    """Write every output into out_dir at once; out_dir is untouched if anything fails."""
-    by_school_pairs: dict[str, list[Pair]] = {}
-    for p in result.pairs:
-        by_school_pairs.setdefault(p.school_id, []).append(p)
-        if p.school_b:
-            by_school_pairs.setdefault(p.school_b, []).append(p)
-    by_school_un: dict[str, list[Unmatched]] = {}
-    for u in result.unmatched:
-        by_school_un.setdefault(u.school_id, []).append(u)
-    counts: dict[str, int] = {}
-    for sid in result.teachers.school_id.tolist():
-        counts[sid] = counts.get(sid, 0) + 1
+@dataclass(frozen=True)
+class _Pages:
+    """Everything the school pages need, grouped by school once."""
+
+    result: PairingResult
+    pairs: dict[str, list[Pair]]
+    unmatched: dict[str, list[Unmatched]]
+    counts: dict[str, int]
+
+    @staticmethod
+    def of(result: PairingResult) -> _Pages:
+        pairs: dict[str, list[Pair]] = {}
+        for p in result.pairs:
+            pairs.setdefault(p.school_id, []).append(p)
+            if p.school_b:
+                pairs.setdefault(p.school_b, []).append(p)
+        unmatched: dict[str, list[Unmatched]] = {}
+        for u in result.unmatched:
+            unmatched.setdefault(u.school_id, []).append(u)
+        counts: dict[str, int] = {}
+        for sid in result.teachers.school_id.tolist():
+            counts[sid] = counts.get(sid, 0) + 1
+        return _Pages(result, pairs, unmatched, counts)
+
+    def write(self, schools: list[str], folder: Path) -> None:
+        for s in schools:
+            html = render_school(self.result, s, self.pairs.get(s, []), self.unmatched.get(s, []), self.counts[s])
+            (folder / f"{safe_name(s)}.html").write_text(html, encoding="utf-8")
+
+
+_FORKED_PAGES: _Pages | None = None  # inherited by forked page writers
+
+
+def _write_chunk(schools: list[str], folder: str) -> None:
+    assert _FORKED_PAGES is not None
+    _FORKED_PAGES.write(schools, Path(folder))
+
+
+def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) -> Path:
+    """Write every output into out_dir at once; out_dir is untouched if anything fails.
+
+    workers > 1 renders the school pages in forked processes while this one writes the CSV files.
+    """
+    global _FORKED_PAGES
+    pages = _Pages.of(result)
+    schools = sorted(pages.counts)
     mode = result.policy.mode
     with staged_directory(out_dir) as stage:
-        (stage / "pairs.csv").write_text(pairs_csv(result.pairs, mode), encoding="utf-8")
-        (stage / "unmatched.csv").write_text(unmatched_csv(result.unmatched), encoding="utf-8")
-        (stage / "summary.json").write_text(summary_json(result.summary), encoding="utf-8")
         sdir = stage / "schools"
         sdir.mkdir()
-        for s in sorted(counts):
-            html = render_school(result, s, by_school_pairs.get(s, []), by_school_un.get(s, []), counts[s])
-            (sdir / f"{safe_name(s)}.html").write_text(html, encoding="utf-8")
+        pool = None
+        if workers > 1 and len(schools) >= 100 and "fork" in multiprocessing.get_all_start_methods():
+            _FORKED_PAGES = pages
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            jobs = []
+            if pool is not None:
+                chunks = [schools[i::workers * 4] for i in range(workers * 4)]
+                jobs = [pool.submit(_write_chunk, c, str(sdir)) for c in chunks if c]
+            (stage / "pairs.csv").write_text(pairs_csv(result.pairs, mode), encoding="utf-8")
+            (stage / "unmatched.csv").write_text(unmatched_csv(result.unmatched), encoding="utf-8")
+            (stage / "summary.json").write_text(summary_json(result.summary), encoding="utf-8")
+            if pool is None:
+                pages.write(schools, sdir)
+            for job in jobs:
+                job.result()  # re-raises a worker's error, so nothing half-written is published
+        finally:
+            if pool is not None:
+                pool.shutdown()
+                _FORKED_PAGES = None
     return Path(out_dir)

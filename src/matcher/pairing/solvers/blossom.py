@@ -10,15 +10,17 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Indices of the chosen edges of a maximum-weight matching (integer weights, exact)."""
     g = rx.PyGraph(multigraph=False)
     g.add_nodes_from(range(n))
-    # The payload is the edge's index; its weight is looked up, so the answer decodes straight to edge indices.
-    wl = w.tolist()
-    g.add_edges_from(list(zip(u.tolist(), v.tolist(), range(len(wl)), strict=True)))
-    mate = rx.max_weight_matching(g, max_cardinality=False, weight_fn=wl.__getitem__)
+    g.add_edges_from(list(zip(u.tolist(), v.tolist(), w.tolist(), strict=True)))
+    mate = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
     if not mate:
         return np.zeros(0, dtype=np.int64)
-    ends = np.array(sorted(mate), dtype=np.int64)
-    eids = np.array([g.get_edge_data(int(a), int(b)) for a, b in ends], dtype=np.int64)
-    return np.sort(eids)
+    # Decode matched vertex pairs back to edge indices through sorted (min, max) keys.
+    ends = np.array(list(mate), dtype=np.int64)
+    lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
+    keys = lo * n + hi
+    order = np.argsort(keys)
+    found = order[np.searchsorted(keys, ends.min(axis=1) * n + ends.max(axis=1), sorter=order)]
+    return np.sort(found)
 
 
 def best_arc_per_pair(n: int, p: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
