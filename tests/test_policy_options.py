@@ -252,3 +252,14 @@ def test_danielson_rubric_end_to_end(tmp_path) -> None:
     check_pairing(result, Ref(table, Policy()))
     assert result.summary["n_pairs"] > 10 and result.summary["weak_below"] == 2.5
     assert all(set(p.a_helps_b) <= set(rubric.indicators) for p in result.pairs)
+
+
+def test_previous_pair_broken_by_a_rule_names_the_rule() -> None:
+    previous = [("A", "B")]  # A (20 years) and B (2 years): B's help to A is refused under a 10-year limit ...
+    rows = [T("A", [3, 3, 3, 2.0, 3], years=20), T("B", [3, 3, 3, 4.5, 3], years=2),
+            T("C", [3, 3, 3, 4.5, 3], years=19)]
+    r = run(rows, Policy(max_junior_years=10), previous=previous)
+    (broken,) = r.summary["previous"]["broken_pairs"]
+    assert "experience rule" in broken["reason"]
+    r = run(rows, Policy(grade="require_same"), previous=previous)
+    assert r.summary["previous"]["kept"] == 1  # ... and nothing else stops it

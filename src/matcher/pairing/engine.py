@@ -487,13 +487,19 @@ def _previous_summary(run: _Run, previous: Sequence[tuple[str, str]], chosen: se
             why = f"the teachers are no longer in the same {p.scope}"
         elif (min(a, b), max(a, b)) in run.forbidden:
             why = "on the do-not-pair list"
-        elif _pair_units(run, a, b) <= 0:
-            why = "the new scores give neither teacher a reinforcement area in the other's refinement areas"
         else:
             g = build_group(t, run.scoring, p, np.array([a, b]), run.forbidden)
-            rules = [r for r, m in g.refused.items() if m[0, 1]]
-            why = (f"no longer allowed by the policy ({', '.join(r.replace('_', ' ') for r in rules)})" if rules
-                   else "replaced by pairings worth more to the school's total")
+            rules = [r.replace("_", " ") for r, m in g.refused.items() if m[0, 1]]
+            raw = g.help_raw[0, 1] + (0 if run.one_way else g.help_raw[1, 0])
+            now = g.help[0, 1] + (0 if run.one_way else g.help[1, 0])
+            if raw > 0 and now <= 0:
+                rules.append("experience rule")
+            if rules:
+                why = f"no longer allowed by the policy ({', '.join(rules)})"
+            elif raw <= 0:
+                why = "the new scores give neither teacher a reinforcement area in the other's refinement areas"
+            else:
+                why = "replaced by pairings worth more to the school's total"
         code = why.split(":")[0]
         reasons[code] = reasons.get(code, 0) + 1
         details.append({"teacher_a": ta, "teacher_b": tb, "reason": why})
