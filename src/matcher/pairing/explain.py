@@ -154,7 +154,7 @@ def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left:
             out[t] = ("ruled_out", f"Every colleague they could pair with is ruled out by the policy ({why}).")
         else:
             cand = np.flatnonzero(allowed[k])
-            best = cand[np.argsort(-value[k, cand], kind="stable")[:3]].tolist()
+            best = cand[np.argsort(-value[k, cand], kind="stable")[:2]].tolist()
             shown = []
             for c in best:
                 other = int(group.members[c])

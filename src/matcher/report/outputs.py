@@ -25,9 +25,9 @@ def pairs_csv(pairs: tuple[Pair, ...] | list[Pair], mode: str) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(PAIR_COLUMNS)
-    for p in pairs:
-        w.writerow([p.school_id, p.teacher_a, p.teacher_b, f"{p.value:g}", ";".join(p.a_helps_b),
-                    ";".join(p.b_helps_a), p.focus_indicator, p.explanation, p.school_b, p.origin, p.previous, mode])
+    w.writerows([(p.school_id, p.teacher_a, p.teacher_b, f"{p.value:g}", ";".join(p.a_helps_b),
+                  ";".join(p.b_helps_a), p.focus_indicator, p.explanation, p.school_b, p.origin, p.previous, mode)
+                 for p in pairs])
     return buf.getvalue()
 
 
@@ -35,8 +35,7 @@ def unmatched_csv(rows: tuple[Unmatched, ...] | list[Unmatched]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(UNMATCHED_COLUMNS)
-    for u in rows:
-        w.writerow([u.school_id, u.teacher_id, u.reason, u.code])
+    w.writerows(rows)  # Unmatched is a (school_id, teacher_id, reason, code) tuple
     return buf.getvalue()
 
 
