@@ -25,7 +25,8 @@ class Ref:
     @property
     def scale(self) -> int:
         ws = [self.weight(j) for j in range(len(self.table.rubric.indicators))]
-        return 1 if all(float(w).is_integer() for w in ws) and not self.policy.weigh_gap_size else 1000
+        integral = all(float(w).is_integer() for w in ws) and float(self.policy.preference_weight).is_integer()
+        return 1 if integral and not self.policy.weigh_gap_size else 1000
 
     def thresholds(self) -> tuple[float, float]:
         r, p = self.table.rubric, self.policy

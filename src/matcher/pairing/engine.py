@@ -359,16 +359,9 @@ def _fallback(run: _Run, coords: dict[str, tuple[float, float]] | None, workers:
 
 
 def _pair_units(run: _Run, a: int, b: int) -> int:
-    sc, s = run.scoring, run.table.scores
-    ab = sc.help_units(s, np.array([a]), np.array([b]))[0, 0]
-    ba = 0 if run.one_way else sc.help_units(s, np.array([b]), np.array([a]))[0, 0]
-    if run.policy.max_junior_years is not None:
-        y = run.table.years
-        if y[b] - y[a] > run.policy.max_junior_years:
-            ab = 0
-        if y[a] - y[b] > run.policy.max_junior_years:
-            ba = 0
-    return int(ab + ba)
+    """Value units of the pair (a, b) (one-way: a supports b), under the same model as every pool."""
+    g = build_group(run.table, run.scoring, run.policy, np.array([a, b]), set())
+    return int(g.help[0, 1] + (0 if run.one_way else g.help[1, 0]))
 
 
 def _make_pairs(run: _Run, chosen: list[tuple[int, int, str, int]]) -> list[Pair]:

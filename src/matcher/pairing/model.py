@@ -74,7 +74,7 @@ def build_scoring(table: TeacherTable, policy: Policy, source: str = "policy") -
     if problems:
         raise InputError(problems)
     weights = np.array([iw.get(i, 1.0) * dw.get(rubric.domain_of(i), 1.0) for i in rubric.indicators])
-    integral = bool(np.all(weights == np.round(weights)))
+    integral = bool(np.all(weights == np.round(weights))) and float(policy.preference_weight).is_integer()
     scale = 1 if integral and not policy.weigh_gap_size else FIXED_POINT
     s = table.scores
     with np.errstate(invalid="ignore"):
