@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
+	mkdir -p $(dir $(OUT))
 	$(BIN)/matcher pair data/samples/teachers.csv --schools data/samples/schools.csv --out $(OUT)
 	@echo "first pairs:" && head -n 4 $(OUT)/pairs.csv | cut -c1-160
 
