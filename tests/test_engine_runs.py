@@ -83,3 +83,15 @@ def test_report_workers_write_the_same_files(tmp_path) -> None:
     assert len(files) == 3 + 110
     for f in files:
         assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f
+
+
+def test_for_school_returns_only_that_schools_rows(district) -> None:
+    table, coords = district
+    r = pair_teachers(table, Policy(cross_school_fallback=True), school_coords=coords)
+    school = table.school_id[0]
+    pairs, unmatched = r.for_school(school)
+    assert pairs and all(school in (p.school_id, p.school_b) for p in pairs)
+    assert all(u.school_id == school for u in unmatched)
+    mine = {t for t, s in zip(table.teacher_id, table.school_id, strict=True) if s == school}
+    assert {x for p in pairs for x in (p.teacher_a, p.teacher_b) if x in mine} | {u.teacher_id for u in unmatched} \
+        == mine

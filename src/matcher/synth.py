@@ -3,9 +3,6 @@ One ``numpy.random.Generator`` per call drives everything, so the same arguments
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from .errors import InputError, Problem
+from .io.atomic import write_text_atomic
 from .rubric import Rubric, bundled
 
 TEACHER_FIELDS = ("teacher_id", "school_id", "subject", "grades", "years_experience", "opt_out", "district_id")
@@ -127,17 +125,7 @@ def _check_args(n_schools: int, mean_size: float, n_districts: int | None) -> No
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            frame.to_csv(fh, index=False, lineterminator="\n")
-        os.chmod(tmp, mode)  # mkstemp makes 0600 files; give the result ordinary permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
 # --- schools ----------------------------------------------------------------------------------------------

@@ -37,12 +37,6 @@ def parse_grades(text: str) -> int:
     return mask
 
 
-def format_grades(mask: int) -> str:
-    names = {-1: "PK", 0: "K"}
-    gs = [g for g in range(LOWEST, HIGHEST + 1) if mask >> (g - LOWEST) & 1]
-    return ";".join(names.get(g, str(g)) for g in gs)
-
-
 def grade_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise smallest |grade_a - grade_b| between two arrays of masks (0 when they share a grade)."""
     a = a.astype(np.int64)
