@@ -263,3 +263,11 @@ def test_previous_pair_broken_by_a_rule_names_the_rule() -> None:
     assert "experience rule" in broken["reason"]
     r = run(rows, Policy(grade="require_same"), previous=previous)
     assert r.summary["previous"]["kept"] == 1  # ... and nothing else stops it
+
+
+def test_a_pool_too_large_for_dense_matching_is_refused(monkeypatch) -> None:
+    from matcher.pairing import engine
+
+    monkeypatch.setattr(engine, "MAX_POOL", 3)
+    with pytest.raises(InputError, match="pool of 5 teachers"):
+        pair_teachers(make_table(SMALL, SCHOOL), Policy(scope="all"))

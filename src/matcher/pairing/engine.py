@@ -20,6 +20,7 @@ from .model import Group, Scoring, build_group, build_scoring
 from .result import Pair, PairingResult, Unmatched
 
 Progress = Callable[[float], None]
+MAX_POOL = 8_000  # teachers in one pool: its dense (n x n) matrices and edge lists need several GB here
 
 
 @dataclass
@@ -307,6 +308,12 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     run.pairs.extend(_make_pairs(run, forced))
     free = np.array([i for i in range(len(table)) if i not in fixed_teachers], dtype=np.int64)
     groups = _split(keys, free)
+    biggest = max((len(g) for g in groups), default=0)
+    if biggest > MAX_POOL:
+        raise InputError([Problem(policy_source, f"scope {policy.scope!r} makes a pool of {biggest:,} teachers; "
+                                                 f"pools are matched densely and are limited to {MAX_POOL:,} "
+                                                 "(use scope school, or district)", column="scope",
+                                  value=policy.scope)])
     must_by_key: dict[Any, list[tuple[int, int]]] = {}
     for a, b in (must if one_way else []):
         must_by_key.setdefault(keys[a], []).append((a, b))
