@@ -187,7 +187,6 @@ def test_one_way_lp_route_equals_cpsat(seed: int, k: int) -> None:
         assert star.feasible_value(n, p, t, w, k, via_auto.chosen) == star.feasible_value(n, p, t, w, k, via_cpsat)
 
 
-@pytest.mark.slow
 def test_statewide_sample_blossom_equals_networkx() -> None:
     teachers, weak, strong = _synth_pool(11, 60, 39)
     school = teachers["school_id"].to_numpy()
@@ -216,3 +215,15 @@ def test_one_way_time_limit_returns_a_feasible_unproven_pairing() -> None:
     value = star.feasible_value(n, p, t, w, 3, chosen)
     assert method == "cpsat" and proven is False
     assert value is not None and value >= int(w[blossom.best_arc_matching(n, p, t, w)].sum())
+
+
+@pytest.mark.slow
+def test_certified_route_equals_blossom_on_a_benchmark_sized_pool() -> None:
+    """2,000 teachers, about a million candidate pairs, with tie-break weights (blossom alone takes ~30 s)."""
+    teachers, weak, strong = _synth_pool(13, 60, 39)
+    rng = np.random.default_rng(13)
+    rows = rng.choice(len(teachers), size=2000, replace=False)
+    a, b, w = _edges(weak[rows], strong[rows], rng)
+    assert len(a) > 500_000
+    assert _value(a, b, w, matching(2000, a, b, w, "certified").chosen) == \
+        _value(a, b, w, matching(2000, a, b, w, "blossom").chosen)
