@@ -23,7 +23,6 @@ class Solution:
 MatchingSolver = Callable[[int, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-
 def _certified(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     from . import certified  # scipy is imported only when a dense pool needs it
 
