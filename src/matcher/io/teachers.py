@@ -47,6 +47,13 @@ class TeacherTable:
         """teacher_id -> row."""
         return {t: i for i, t in enumerate(self.teacher_id.tolist())}
 
+    def subset(self, rows: np.ndarray) -> TeacherTable:
+        """A new table of the given rows (indices or a boolean mask), in that order; this one is unchanged."""
+        return TeacherTable(rubric=self.rubric, teacher_id=self.teacher_id[rows], school_id=self.school_id[rows],
+                            district_id=self.district_id[rows], subject=self.subject[rows], grades=self.grades[rows],
+                            grades_text=self.grades_text[rows], years=self.years[rows], opt_out=self.opt_out[rows],
+                            scores=self.scores[rows], source=self.source, warnings=self.warnings)
+
 
 def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """Every column as text, except `numeric` columns, parsed as floats where they are clean (blank = NaN)."""
