@@ -57,7 +57,16 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     eid = {int(a) * n + int(b): i for i, (a, b) in enumerate(zip(np.minimum(u, v), np.maximum(u, v),
                                                                    strict=True))}
     rows, sigma = linear_sum_assignment(V, maximize=True)
-    A = int(V[rows, sigma].sum())  # twice the LP bound
+    A = int(V[rows, sigma].sum())  # twice the LP bound, once the duals below confirm it
+    # The duals certify the bound themselves, so nothing rests on the assignment solver being exact.
+    uu = _assignment_duals(V, sigma)
+    if uu is None:
+        return blossom.solve(n, u, v, w)
+    inv = sigma.argsort()
+    y2 = uu + (V[inv, np.arange(n)] - uu[inv])  # twice the degree-LP dual: y_k = (u_k + v_k) / 2
+    rc2 = y2[:, None] + y2[None, :] - 2 * V  # twice the reduced costs
+    if int(y2.sum()) != A or (rc2[V > 0] < 0).any() or (y2 < 0).any():
+        return blossom.solve(n, u, v, w)  # never expected: the certificate did not check out
     # A good matching first: the blossom on each vertex's best edges plus the assignment's support.
     keys = np.union1d(_top_k_edges(V, _TOP_K),
                       [min(i, j) * n + max(i, j) for i, j in zip(rows.tolist(), sigma.tolist(), strict=True)
@@ -66,14 +75,6 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     lower = int(V[keys[chosen] // n, keys[chosen] % n].sum())
     if 2 * lower >= A - 1:  # lower >= floor(A / 2) >= every matching's value
         return _edge_ids(keys[chosen], eid)
-    uu = _assignment_duals(V, sigma)
-    if uu is None:
-        return blossom.solve(n, u, v, w)
-    vv = V[sigma.argsort(), np.arange(n)] - uu[sigma.argsort()]
-    y2 = uu + vv  # twice the degree-LP dual
-    rc2 = y2[:, None] + y2[None, :] - 2 * V
-    if int(y2.sum()) != A or (rc2[V > 0] < 0).any() or (y2 < 0).any():
-        return blossom.solve(n, u, v, w)  # never expected: the certificate did not check out
     slack2 = A - 2 * lower
     a_idx, b_idx = np.nonzero(np.triu((rc2 <= slack2) & (V > 0), 1))
     keys = np.union1d(a_idx.astype(np.int64) * n + b_idx, keys[chosen])
