@@ -186,14 +186,25 @@ def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress |
         bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
         chunks = [tasks[bounds[i]:bounds[i + 1]] for i in range(n_chunks) if bounds[i] < bounds[i + 1]]
         _FORKED_RUN = run
+        results: list[list[_Outcome] | None] = [None] * len(chunks)
         try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for n, part in enumerate(pool.map(_run_chunk, chunks)):
-                    outcomes.extend(part)
+            # workers - 1 forked processes take chunks from the front; this process takes them from the back,
+            # cancelling any the pool has not started, so the two sides meet wherever the work balances.
+            with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_run_chunk, c) for c in chunks]
+                for i in range(len(chunks) - 1, -1, -1):
+                    if not futures[i].cancel():
+                        break
+                    results[i] = [_run_task(run, t) for t in chunks[i]]
+                for i, fut in enumerate(futures):
+                    if results[i] is None:
+                        results[i] = fut.result()
                     if progress:
-                        progress(0.9 * (n + 1) / len(chunks))
+                        progress(0.9 * (i + 1) / len(chunks))
         finally:
             _FORKED_RUN = None
+        for part in results:
+            outcomes.extend(part or [])
     else:
         for n, task in enumerate(tasks):
             outcomes.append(_run_task(run, task))

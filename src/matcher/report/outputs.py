@@ -88,7 +88,8 @@ def _write_chunk(schools: list[str], folder: str) -> None:
 def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) -> Path:
     """Write every output into out_dir at once; out_dir is untouched if anything fails.
 
-    workers > 1 renders the school pages in forked processes while this one writes the CSV files.
+    workers > 1 renders school pages in workers - 1 forked processes while this one writes the CSV files and then
+    joins in on the pages.
     """
     global _FORKED_PAGES
     pages = _Pages.of(result)
@@ -100,19 +101,21 @@ def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) 
         pool = None
         if workers > 1 and len(schools) >= 100 and "fork" in multiprocessing.get_all_start_methods():
             _FORKED_PAGES = pages
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
         try:
-            jobs = []
-            if pool is not None:
-                chunks = [schools[i::workers * 4] for i in range(workers * 4)]
-                jobs = [pool.submit(_write_chunk, c, str(sdir)) for c in chunks if c]
+            chunks = [schools[i::workers * 8] for i in range(workers * 8)] if pool is not None else [schools]
+            jobs = [pool.submit(_write_chunk, c, str(sdir)) for c in chunks] if pool is not None else []
             (stage / "pairs.csv").write_text(pairs_csv(result.pairs, mode), encoding="utf-8")
             (stage / "unmatched.csv").write_text(unmatched_csv(result.unmatched), encoding="utf-8")
             (stage / "summary.json").write_text(summary_json(result.summary), encoding="utf-8")
-            if pool is None:
-                pages.write(schools, sdir)
+            # Then this process writes pages too, from the back, taking chunks the forked writers have not begun.
+            for i in range(len(chunks) - 1, -1, -1):
+                if jobs and not jobs[i].cancel():
+                    break
+                pages.write(chunks[i], sdir)
             for job in jobs:
-                job.result()  # re-raises a worker's error, so nothing half-written is published
+                if not job.cancelled():
+                    job.result()  # re-raises a writer's error, so nothing half-written is published
         finally:
             if pool is not None:
                 pool.shutdown()
