@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +11,7 @@ import numpy as np
 
 from ..errors import InfeasibleError, InputError, Problem
 from ..io.teachers import TeacherTable
+from ..parallel import fork_map
 from ..policy import Policy, policy_to_dict
 from . import solvers
 from .explain import describe_pairs, unmatched_reasons
@@ -169,47 +168,14 @@ def _run_task(run: _Run, task: _Task) -> _Outcome:
     return out
 
 
-_FORKED_RUN: _Run | None = None  # the run a forked worker inherits (set only around a pool's lifetime)
-
-
-def _run_chunk(tasks: list[_Task]) -> list[_Outcome]:
-    assert _FORKED_RUN is not None
-    return [_run_task(_FORKED_RUN, t) for t in tasks]
-
-
 def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress | None) -> None:
-    """Solve every pool (in worker processes when asked and worth it) and merge the outcomes in order."""
-    global _FORKED_RUN
-    outcomes: list[_Outcome] = []
-    if workers > 1 and len(tasks) >= 4 * workers and "fork" in multiprocessing.get_all_start_methods():
-        n_chunks = 8 * workers
-        bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
-        chunks = [tasks[bounds[i]:bounds[i + 1]] for i in range(n_chunks) if bounds[i] < bounds[i + 1]]
-        _FORKED_RUN = run
-        results: list[list[_Outcome] | None] = [None] * len(chunks)
-        try:
-            # workers - 1 forked processes take chunks from the front; this process takes them from the back,
-            # cancelling any the pool has not started, so the two sides meet wherever the work balances.
-            with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = [pool.submit(_run_chunk, c) for c in chunks]
-                for i in range(len(chunks) - 1, -1, -1):
-                    if not futures[i].cancel():
-                        break
-                    results[i] = [_run_task(run, t) for t in chunks[i]]
-                for i, fut in enumerate(futures):
-                    if results[i] is None:
-                        results[i] = fut.result()
-                    if progress:
-                        progress(0.9 * (i + 1) / len(chunks))
-        finally:
-            _FORKED_RUN = None
-        for part in results:
-            outcomes.extend(part or [])
-    else:
-        for n, task in enumerate(tasks):
-            outcomes.append(_run_task(run, task))
-            if progress and n % 50 == 0:
-                progress(0.9 * n / len(tasks))
+    """Solve every pool (shared with forked workers when asked) and merge the outcomes in order."""
+    n_chunks = min(len(tasks), max(8 * workers, 20))
+    bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
+    chunks = [tasks[bounds[i]:bounds[i + 1]] for i in range(n_chunks)]
+    parts = fork_map(lambda chunk: [_run_task(run, t) for t in chunk], chunks, workers,
+                     progress=(lambda f: progress(0.9 * f)) if progress else None)
+    outcomes = [o for part in parts for o in part]
     for o in outcomes:
         run.chosen.extend(o.chosen)
         run.pairs.extend(o.pairs)
@@ -459,7 +425,7 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
     }
     if previous is not None:
         summary["previous"] = _previous_summary(run, previous, chosen_keys, previous_source)
-    return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t, run.scoring)
+    return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t)
 
 
 def _count(codes: Any) -> dict[str, int]:

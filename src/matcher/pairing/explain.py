@@ -23,7 +23,8 @@ _RULE_WORDS = {
 }
 
 
-def _label(indicator: str) -> str:
+def label(indicator: str) -> str:
+    """How an indicator reads in a sentence: questioning, academic feedback, ..."""
     return indicator.replace("_", " ")
 
 
@@ -40,7 +41,7 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
     """For each pair (a[i], b[i]): the indicators each teacher can support the other in, both scores, and the
     suggested focus. allow_ab/allow_ba say whether a direction counts (the experience rule may refuse it)."""
     inds = table.rubric.indicators
-    labels = [_label(x) for x in inds]
+    labels = [label(x) for x in inds]
     s = table.scores
     sa, sb = s[a], s[b]
     cov_ab = scoring.strong[a] & scoring.weak[b] & allow_ab[:, None] & (scoring.weights > 0)
@@ -136,7 +137,7 @@ def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left:
         elif len(group.members) == 1:
             out[t] = ("no_helper", "The only teacher in this pool, so there is nobody to pair with.")
         elif not any_useful[k]:
-            refine = ", ".join(_label(inds[j]) for j in np.flatnonzero(scoring.weak[t]))
+            refine = ", ".join(label(inds[j]) for j in np.flatnonzero(scoring.weak[t]))
             if raw_useful[k]:
                 out[t] = ("ruled_out", "Every colleague who could pair with them is much less experienced, and "
                                        "the policy avoids a junior colleague supporting a senior one.")

@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 
 from ..io.teachers import TeacherTable
 from ..policy import Policy
-from .model import Scoring
 
 
 class Pair(NamedTuple):
@@ -44,7 +43,6 @@ class PairingResult:
     summary: dict[str, Any]
     policy: Policy
     teachers: TeacherTable = field(repr=False)
-    scoring: Scoring = field(repr=False)
 
     def for_school(self, school_id: str) -> tuple[list[Pair], list[Unmatched]]:
         pairs = [p for p in self.pairs if school_id in (p.school_id, p.school_b)]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..io.atomic import staged_directory
 from ..pairing.result import Pair, PairingResult, Unmatched
+from ..parallel import fork_map
 from .school_page import render_school
 
 PAIR_COLUMNS = ("school_id", "teacher_a", "teacher_b", "value", "a_helps_b", "b_helps_a", "focus_indicator",
@@ -77,47 +76,25 @@ class _Pages:
             (folder / f"{safe_name(s)}.html").write_text(html, encoding="utf-8")
 
 
-_FORKED_PAGES: _Pages | None = None  # inherited by forked page writers
-
-
-def _write_chunk(schools: list[str], folder: str) -> None:
-    assert _FORKED_PAGES is not None
-    _FORKED_PAGES.write(schools, Path(folder))
-
-
 def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) -> Path:
     """Write every output into out_dir at once; out_dir is untouched if anything fails.
 
     workers > 1 renders school pages in workers - 1 forked processes while this one writes the CSV files and then
     joins in on the pages.
     """
-    global _FORKED_PAGES
     pages = _Pages.of(result)
     schools = sorted(pages.counts)
     mode = result.policy.mode
     with staged_directory(out_dir) as stage:
         sdir = stage / "schools"
         sdir.mkdir()
-        pool = None
-        if workers > 1 and len(schools) >= 100 and "fork" in multiprocessing.get_all_start_methods():
-            _FORKED_PAGES = pages
-            pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
-        try:
-            chunks = [schools[i::workers * 8] for i in range(workers * 8)] if pool is not None else [schools]
-            jobs = [pool.submit(_write_chunk, c, str(sdir)) for c in chunks] if pool is not None else []
+
+        def csv_files() -> None:
             (stage / "pairs.csv").write_text(pairs_csv(result.pairs, mode), encoding="utf-8")
             (stage / "unmatched.csv").write_text(unmatched_csv(result.unmatched), encoding="utf-8")
             (stage / "summary.json").write_text(summary_json(result.summary), encoding="utf-8")
-            # Then this process writes pages too, from the back, taking chunks the forked writers have not begun.
-            for i in range(len(chunks) - 1, -1, -1):
-                if jobs and not jobs[i].cancel():
-                    break
-                pages.write(chunks[i], sdir)
-            for job in jobs:
-                if not job.cancelled():
-                    job.result()  # re-raises a writer's error, so nothing half-written is published
-        finally:
-            if pool is not None:
-                pool.shutdown()
-                _FORKED_PAGES = None
+
+        n = workers * 8 if workers > 1 and len(schools) >= 100 else 1
+        fork_map(lambda chunk: pages.write(chunk, sdir), [schools[i::n] for i in range(n)], workers if n > 1 else 1,
+                 meanwhile=csv_files)
     return Path(out_dir)

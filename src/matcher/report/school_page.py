@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ..pairing.explain import label
 from ..pairing.result import Pair, PairingResult, Unmatched
 
 _CSS = """
@@ -20,10 +21,6 @@ th{font-weight:600}.refine{background:#fdf1e3}.reinforce{background:#e5f4ea}
 """
 
 
-def _label(ind: str) -> str:
-    return ind.replace("_", " ")
-
-
 def _score(x: float) -> str:
     return "not observed" if x != x else f"{x:.2f}"
 
@@ -35,7 +32,7 @@ def _areas_table(result: PairingResult, helper: str, learner: str, inds: tuple[s
     sh, sl = t.scores[t.index[helper]], t.scores[t.index[learner]]
     col = _columns(result)
     h, lrn = escape(helper), escape(learner)
-    rows = "".join(f"<tr><td>{_label(i)}</td><td class=reinforce>{_score(sh[col[i]])}</td>"
+    rows = "".join(f"<tr><td>{label(i)}</td><td class=reinforce>{_score(sh[col[i]])}</td>"
                    f"<td class=refine>{_score(sl[col[i]])}</td></tr>" for i in inds)
     return (f"<p>{h} can support {lrn} in:</p><table><tr><th>indicator</th>"
             f"<th>{h} (reinforcement area)</th><th>{lrn} (refinement area)</th></tr>{rows}</table>")
@@ -57,7 +54,7 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
             f"<span class=value>value {p.value:g}</span></h2>"
             + _areas_table(result, p.teacher_a, p.teacher_b, p.a_helps_b)
             + _areas_table(result, p.teacher_b, p.teacher_a, p.b_helps_a)
-            + (f"<p class=focus>Suggested focus: {escape(_label(p.focus_indicator))}</p>" if p.focus_indicator
+            + (f"<p class=focus>Suggested focus: {escape(label(p.focus_indicator))}</p>" if p.focus_indicator
                else "")
             + f"<p class=note>{escape(p.explanation)}</p></section>")
     if unmatched:
