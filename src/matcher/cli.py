@@ -1,8 +1,10 @@
-"""Command line: `matcher pair` (the teacher pairing run) and `matcher synth` (synthetic districts)."""
+"""Command line: `matcher pair` (the teacher pairing run), `matcher synth` (synthetic districts), `matcher serve`
+(the REST API), `matcher keys` (API keys) and `matcher db upgrade` (schema migrations)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -62,6 +64,29 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="teacher CSV to write")
     s.add_argument("--schools-out", help="schools CSV to write too")
     s.add_argument("--rubric", default="team")
+
+    v = sub.add_parser("serve", help="run the REST API (uvicorn); storage from MATCHER_DATABASE_URL")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--database-url", help="default: MATCHER_DATABASE_URL, else sqlite:///./matcher.db")
+    v.add_argument("--log-level", default="info")
+
+    k = sub.add_parser("keys", help="API keys: create (printed once, stored hashed), list, revoke")
+    ks = k.add_subparsers(dest="keys_command", required=True)
+    kc = ks.add_parser("create", help="print a new key alone on stdout")
+    kc.add_argument("--role", required=True, choices=["state", "principal", "researcher"])
+    kc.add_argument("--school", action="append", default=[], help="a school a principal key may see (repeat)")
+    kc.add_argument("--label", default="", help="who holds the key, for listings")
+    ks.add_parser("list", help="list keys (never the keys themselves)")
+    kr = ks.add_parser("revoke", help="revoke a key by its id (the part after mk_)")
+    kr.add_argument("key_id")
+    for q in (kc, *ks.choices.values()):
+        q.add_argument("--database-url", help="default: MATCHER_DATABASE_URL, else sqlite:///./matcher.db")
+
+    d = sub.add_parser("db", help="database schema: apply migrations")
+    ds = d.add_subparsers(dest="db_command", required=True)
+    du = ds.add_parser("upgrade", help="apply every pending migration")
+    du.add_argument("--database-url")
     return ap
 
 
@@ -163,10 +188,52 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .api.settings import Settings
+
+    settings = Settings.from_env()
+    if args.database_url:
+        from .store.db import database_url
+
+        settings = dataclasses.replace(settings, database_url=database_url(args.database_url))
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from .store.db import open_engine, upgrade
+    from .store.keys import create_key, list_keys, revoke_key
+
+    engine = open_engine(args.database_url)
+    upgrade(engine)
+    if args.keys_command == "create":
+        print(create_key(engine, args.role, args.school, args.label))
+    elif args.keys_command == "list":
+        for k in list_keys(engine):
+            state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+            print(f"{k['id']}\t{k['role']}\t{';'.join(k['schools'])}\t{state}\t{k['label']}")
+    elif not revoke_key(engine, args.key_id):
+        print(f"error: no active key {args.key_id!r}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _db(args: argparse.Namespace) -> int:
+    from .store.db import current_revision, open_engine, upgrade
+
+    engine = open_engine(args.database_url)
+    upgrade(engine)
+    print(f"schema at revision {current_revision(engine)}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"pair": _pair, "synth": _synth}[args.command](args)
+        return {"pair": _pair, "synth": _synth, "serve": _serve, "keys": _keys, "db": _db}[args.command](args)
     except InputError as exc:
         shown = exc.problems[:MAX_PRINTED_PROBLEMS]
         print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)

@@ -45,3 +45,19 @@ class InfeasibleError(MatcherError):
 
 class SolverError(MatcherError):
     """A solver failed to prove optimality or returned an inconsistent answer."""
+
+
+class NotFoundError(MatcherError):
+    """A stored thing (dataset, run, school, revision) does not exist."""
+
+    def __init__(self, what: str, ident: str):
+        self.what, self.ident = what, ident
+        super().__init__(f"no {what} {ident!r}")
+
+
+class ConflictError(MatcherError):
+    """The request no longer fits what is stored (an outdated revision, a run not finished yet)."""
+
+    def __init__(self, message: str, **detail: object):
+        self.detail = detail
+        super().__init__(message)

@@ -1,0 +1,78 @@
+"""Pairing runs as jobs: each runs in a separate process (spawned, so no server threads are copied), which
+exits by itself if the server dies; a run whose job vanished is marked failed, never left "running"."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from sqlalchemy import Engine
+
+from ..service.runs import execute_run
+from ..store import repo
+
+log = logging.getLogger(__name__)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Job process initializer: leave as soon as the server process is gone (killed, crashed)."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.2)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+class JobRunner:
+    def __init__(self, engine: Engine, url: str, processes: int, solve_workers: int):
+        self.engine, self.url = engine, url
+        self.processes, self.solve_workers = processes, solve_workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.processes, mp_context=get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+    def start(self) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._new_pool()
+
+    def submit(self, run_id: str) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._new_pool()
+            try:
+                fut = self._pool.submit(execute_run, self.url, run_id, self.solve_workers)
+            except (BrokenProcessPool, RuntimeError):
+                self._pool = self._new_pool()
+                fut = self._pool.submit(execute_run, self.url, run_id, self.solve_workers)
+        fut.add_done_callback(lambda f: self._done(run_id, f))
+
+    def _done(self, run_id: str, fut: Future[str]) -> None:
+        if fut.cancelled():
+            return  # server shutting down; the run stays queued and is resumed at the next start
+        exc = fut.exception()
+        if exc is None:
+            return
+        log.error("job for run %s died: %r", run_id, exc)
+        repo.fail_run(self.engine, run_id, None, {"message": "the job process died (out of memory, or killed); "
+                                                             "start the run again", "problems": [],
+                                                  "type": "internal"})
+        if isinstance(exc, BrokenProcessPool):
+            with self._lock:
+                self._pool = self._new_pool()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None

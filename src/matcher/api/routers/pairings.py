@@ -1,0 +1,157 @@
+"""Pairing runs (jobs), their per-school results, exports, and principals' re-matches with revision history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from ...errors import ConflictError, NotFoundError
+from ...rubric import bundled
+from ...service import runs as run_svc
+from ...service.rematch import rematch_school
+from ...store import repo
+from ...store.codec import teachers_view
+from ..deps import CallerDep, EngineDep, JobsDep, check_dataset, check_school, require, school_scope
+from ..errors import CONFLICT, RESPONSES
+from ..schemas import (
+    PairingIn,
+    PairingList,
+    PairingOut,
+    RematchIn,
+    RematchOut,
+    RevisionList,
+    RevisionOut,
+    SchoolList,
+    SchoolOut,
+    SchoolRow,
+)
+
+router = APIRouter(prefix="/v1/pairings", tags=["pairings"], responses=RESPONSES)
+
+
+def _out(row: Any, principal: bool) -> PairingOut:
+    return PairingOut(id=row.id, dataset_id=row.dataset_id, previous_pairing_id=row.previous_id, status=row.status,
+                      progress=row.progress, policy=row.policy, summary=None if principal else row.summary,
+                      error=row.error, created_at=row.created_at, created_by=row.created_by,
+                      started_at=row.started_at, finished_at=row.finished_at)
+
+
+def _visible_run(conn: Any, caller: Any, run_id: str) -> tuple[Any, Any]:
+    run = repo.get_run(conn, run_id)
+    ds = repo.get_dataset(conn, run.dataset_id)
+    check_dataset(conn, caller, ds)
+    return run, ds
+
+
+@router.post("", status_code=202, response_model=PairingOut)
+def start_pairing(body: PairingIn, caller: CallerDep, engine: EngineDep, jobs: JobsDep) -> PairingOut:
+    """Start a pairing run as a job; poll GET /v1/pairings/{id} for its status and progress."""
+    require(caller, "state", "researcher")
+
+    def visible(ds: Any) -> None:
+        with engine.connect() as conn:
+            check_dataset(conn, caller, ds)
+
+    run_id = run_svc.start_run(engine, caller, body.dataset_id, body.policy, body.previous_pairing_id, visible)
+    repo.audit(engine, caller, "pairing.start", f"pairing/{run_id}", 202, body.model_dump())
+    jobs.submit(run_id)
+    with engine.connect() as conn:
+        return _out(repo.get_run(conn, run_id), False)
+
+
+@router.get("", response_model=PairingList)
+def list_pairings(caller: CallerDep, engine: EngineDep) -> PairingList:
+    scope = school_scope(caller)
+    kinds = ("synthetic",) if caller.role == "researcher" else None
+    with engine.connect() as conn:
+        ids = [d.id for d in repo.list_datasets(conn, kinds, scope)]
+        rows = repo.list_runs(conn, ids if (scope is not None or kinds is not None) else None)
+    return PairingList(pairings=[_out(r, caller.role == "principal") for r in rows])
+
+
+@router.get("/{pairing_id}", response_model=PairingOut)
+def get_pairing(pairing_id: str, caller: CallerDep, engine: EngineDep) -> PairingOut:
+    with engine.connect() as conn:
+        run, _ = _visible_run(conn, caller, pairing_id)
+    return _out(run, caller.role == "principal")
+
+
+@router.get("/{pairing_id}/schools", response_model=SchoolList)
+def list_schools(pairing_id: str, caller: CallerDep, engine: EngineDep) -> SchoolList:
+    """Every school of the run at its newest revision (a principal: its own schools only)."""
+    with engine.connect() as conn:
+        _visible_run(conn, caller, pairing_id)
+        rows = repo.latest_revisions(conn, pairing_id, school_scope(caller))
+    return SchoolList(pairing_id=pairing_id, schools=[SchoolRow(**r._mapping) for r in rows])
+
+
+@router.get("/{pairing_id}/pairs.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "pairs.csv as `matcher pair` writes it"}})
+def pairs_export(pairing_id: str, caller: CallerDep, engine: EngineDep,
+                 current: Annotated[bool, Query(description="include principals' re-matches")] = False) -> Response:
+    """The run's pairs.csv, byte for byte what the CLI writes; with current=true, as the schools stand now."""
+    require(caller, "state", "researcher")
+    with engine.connect() as conn:
+        run, _ = _visible_run(conn, caller, pairing_id)
+        if run.status != "succeeded":
+            raise NotFoundError("result of run (it is " + run.status + ")", pairing_id)
+        data = run_svc.current_pairs_csv(engine, pairing_id) if current else repo.run_file(conn, pairing_id,
+                                                                                            "pairs.csv")
+    return Response(data, media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="pairs-{pairing_id}.csv"'})
+
+
+@router.get("/{pairing_id}/schools/{school_id}", response_model=SchoolOut)
+def get_school(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep,
+               revision: Annotated[int | None, Query(ge=0, description="default: the newest")] = None) -> SchoolOut:
+    """One school's pairs with their reasons, its unmatched teachers with reasons, and its teachers' scores."""
+    with engine.connect() as conn:
+        run, ds = _visible_run(conn, caller, pairing_id)
+        check_school(conn, caller, ds, school_id)
+        if run.status != "succeeded":
+            raise NotFoundError(f"result yet (the run is {run.status}) for school", school_id)
+        latest = repo.school_revision(conn, pairing_id, school_id)
+        row = latest if revision is None else repo.school_revision(conn, pairing_id, school_id, revision)
+        roster = repo.latest_roster(conn, pairing_id, school_id, row.revision) or \
+            repo.school_roster(conn, run.dataset_id, school_id)
+    return SchoolOut(pairing_id=pairing_id, school_id=school_id, revision=row.revision,
+                     latest_revision=latest.revision, mode=run.policy["mode"], value=row.value, pairs=row.pairs,
+                     unmatched=row.unmatched, teachers=teachers_view(bundled(ds.rubric), roster), diff=row.diff)
+
+
+@router.get("/{pairing_id}/schools/{school_id}/revisions", response_model=RevisionList)
+def school_history(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep) -> RevisionList:
+    """Every revision of the school: who asked, when, what they asked, and what changed (the audit trail)."""
+    with engine.connect() as conn:
+        _, ds = _visible_run(conn, caller, pairing_id)
+        check_school(conn, caller, ds, school_id)
+        rows = repo.revision_history(conn, pairing_id, school_id)
+    if not rows:
+        raise NotFoundError("school in this run", school_id)
+    return RevisionList(pairing_id=pairing_id, school_id=school_id,
+                        revisions=[RevisionOut(**r._mapping) for r in rows])
+
+
+@router.post("/{pairing_id}/schools/{school_id}/rematch", status_code=201, response_model=RematchOut,
+             responses=CONFLICT)
+def rematch(pairing_id: str, school_id: str, body: RematchIn, caller: CallerDep,
+            engine: EngineDep) -> RematchOut | JSONResponse:
+    """A principal's re-match against the revision they saw; answers the next revision with what changed and why,
+    or 409 with the current revision when the one sent is outdated."""
+    require(caller, "state", "principal", "researcher")
+    with engine.connect() as conn:
+        _, ds = _visible_run(conn, caller, pairing_id)
+        check_school(conn, caller, ds, school_id)
+    request = body.model_dump()
+    target = f"pairing/{pairing_id}/school/{school_id}"
+    try:
+        out = rematch_school(engine, caller, pairing_id, school_id, revision=body.revision,
+                             forbid=body.forbid, keep=body.keep, remove=body.remove, add=body.add,
+                             stability=body.stability, request=request)
+    except ConflictError as exc:
+        repo.audit(engine, caller, "school.rematch", target, 409, {"request": request, "outcome": str(exc)})
+        raise
+    repo.audit(engine, caller, "school.rematch", target, 201, {"request": request, "revision": out["revision"]})
+    return RematchOut(pairing_id=pairing_id, **{k: v for k, v in out.items() if k not in ("run_id", "request")})

@@ -1,0 +1,223 @@
+"""Request and response bodies of the API (pydantic at the edge; the library keeps its frozen dataclasses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = str
+
+
+class ProblemOut(BaseModel):
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="invalid_input | infeasible | not_found | forbidden | unauthorized | conflict | "
+                                   "too_large | unavailable")
+    message: str
+    problems: list[ProblemOut] = []
+    revision: int | None = Field(None, description="409 on a re-match: the school's current revision")
+
+
+class RowsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rows: list[dict[str, Any]] = Field(description="one object per teacher: the teacher CSV's columns as keys; "
+                                                   "scores as indicator columns or under \"scores\"",
+                                       min_length=1)
+    rubric: Literal["team", "danielson"] = "team"
+    name: str = Field("rows", max_length=300)
+
+
+class SyntheticIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schools: int = Field(ge=1, le=5000)
+    mean_size: float = Field(39.0, ge=1, le=1000)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    rubric: Literal["team", "danielson"] = "team"
+
+
+class SchoolCount(BaseModel):
+    school_id: str
+    n_teachers: int
+
+
+class DatasetOut(BaseModel):
+    id: Id
+    kind: Literal["upload", "synthetic"]
+    name: str
+    rubric: str
+    n_teachers: int = Field(description="for a principal key: the teachers of its own schools only")
+    n_schools: int
+    warnings: list[str]
+    synthetic: dict[str, Any] | None = None
+    created_at: datetime
+    created_by: str
+    schools: list[SchoolCount]
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+class PairingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset_id: Id
+    policy: dict[str, Any] = Field(default_factory=dict,
+                                   description="the settings of a policy file (see data/samples/policy.toml)")
+    previous_pairing_id: Id | None = Field(None, description="keep this run's pairs where still allowed and "
+                                                             "optimal (the September re-run)")
+
+
+class SchoolRow(BaseModel):
+    school_id: str
+    revision: int
+    value: float
+    n_pairs: int
+    n_unmatched: int
+
+
+class PairingOut(BaseModel):
+    id: Id
+    dataset_id: Id
+    previous_pairing_id: Id | None
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: float
+    policy: dict[str, Any]
+    summary: dict[str, Any] | None = Field(None, description="the run's summary.json (not shown to principals)")
+    error: dict[str, Any] | None = None
+    created_at: datetime
+    created_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class PairingList(BaseModel):
+    pairings: list[PairingOut]
+
+
+class SchoolList(BaseModel):
+    pairing_id: Id
+    schools: list[SchoolRow]
+
+
+class PairOut(BaseModel):
+    school_id: str
+    teacher_a: str
+    teacher_b: str
+    value: float
+    a_helps_b: list[str]
+    b_helps_a: list[str]
+    focus_indicator: str
+    explanation: str
+    school_b: str
+    origin: str
+    previous: str
+
+
+class UnmatchedOut(BaseModel):
+    school_id: str
+    teacher_id: str
+    reason: str
+    code: str
+
+
+class TeacherOut(BaseModel):
+    teacher_id: str
+    subject: str
+    grades: str
+    years_experience: float | None
+    opt_out: bool
+    scores: dict[str, float | None]
+
+
+class BrokenPair(BaseModel):
+    teacher_a: str
+    teacher_b: str
+    reason: str
+
+
+class Diff(BaseModel):
+    kept: list[list[str]]
+    broken: list[BrokenPair]
+    new: list[BrokenPair]
+
+
+class SchoolOut(BaseModel):
+    pairing_id: Id
+    school_id: str
+    revision: int
+    latest_revision: int
+    mode: str
+    value: float
+    pairs: list[PairOut]
+    unmatched: list[UnmatchedOut]
+    teachers: list[TeacherOut]
+    diff: Diff | None = Field(None, description="what this revision changed against the one before")
+
+
+class RematchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    revision: int = Field(ge=0, description="the revision the principal saw")
+    forbid: list[tuple[str, str]] = Field([], description="pairs never to form")
+    keep: list[tuple[str, str]] = Field([], description="pairs that must stay (or form)")
+    remove: list[str] = Field([], description="teachers who leave")
+    add: list[dict[str, Any]] = Field([], description="teachers who join: teacher CSV columns as keys")
+    stability: Literal["keep_untouched", "balanced", "full"] = "balanced"
+    note: str | None = Field(None, max_length=2000, description="why, for the audit trail")
+
+
+class RematchOut(BaseModel):
+    pairing_id: Id
+    school_id: str
+    revision: int
+    value: float
+    n_pairs: int
+    n_unmatched: int
+    pairs: list[PairOut]
+    unmatched: list[UnmatchedOut]
+    diff: Diff
+
+
+class RevisionOut(BaseModel):
+    revision: int
+    created_at: datetime
+    created_by: str
+    request: dict[str, Any] | None
+    diff: Diff | None
+    value: float
+    n_pairs: int
+    n_unmatched: int
+
+
+class RevisionList(BaseModel):
+    pairing_id: Id
+    school_id: str
+    revisions: list[RevisionOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    key_id: str
+    role: str
+    action: str
+    target: str
+    status: int
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    entries: list[AuditOut]
+
+
+class Health(BaseModel):
+    status: str
+    database: str | None = None
+    schema_revision: str | None = None

@@ -1,0 +1,1 @@
+"""What the API does, without HTTP: store datasets, run pairings as jobs, and re-match one school."""

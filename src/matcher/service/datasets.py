@@ -1,0 +1,144 @@
+"""Turn an uploaded teacher file, JSON rows or a synthetic district into a stored dataset, validated with the same
+rules and messages as the command line."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from ..errors import InputError, Problem
+from ..io.pair_lists import read_school_coords
+from ..io.teachers import TeacherTable, read_teachers
+from ..rubric import BUNDLED, Rubric, bundled
+from ..store import repo
+from ..store.codec import roster_of
+from ..store.keys import Caller
+from ..synth import write_district
+
+
+def rubric_named(name: str, where: str = "rubric") -> Rubric:
+    if name not in BUNDLED:
+        raise InputError([Problem(where, f"must be one of {', '.join(sorted(BUNDLED))}", column="rubric",
+                                  value=name)])
+    return bundled(name)
+
+
+def _relabel(exc: InputError, temp: Path, name: str, rows: bool) -> InputError:
+    """Problems found in a temporary copy, reported against the name the caller knows (and, for JSON rows,
+    against the row's index in the list rather than a line of the copy)."""
+    out = []
+    for p in exc.problems:
+        file = p.file.replace(str(temp), name)
+        row = p.row
+        if rows and row is not None:
+            row = row - 2  # line 1 of the copy is the header; rows[0] is line 2
+        out.append(Problem(file, p.message, row=row, column=p.column, value=p.value))
+    return InputError(out)
+
+
+def _renamed(table: TeacherTable, folder: Path, name: str) -> TeacherTable:
+    """The table with its temporary file names replaced by the name the caller gave."""
+    def fix(text: str) -> str:
+        return text.replace(str(folder / "teachers.csv"), name).replace(str(folder / "rows.csv"), name)
+    return dataclasses.replace(table, source=fix(table.source), warnings=tuple(fix(w) for w in table.warnings))
+
+
+def read_upload(data: bytes, filename: str, rubric: Rubric, roster: tuple[bytes, str] | None = None) -> TeacherTable:
+    """A teacher file sent over HTTP (wide, or long beside a roster), read exactly as the CLI reads files."""
+    with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
+        folder = Path(tmp)
+        path = folder / "teachers.csv"
+        path.write_bytes(data)
+        roster_path = None
+        if roster is not None:
+            roster_path = folder / "roster.csv"
+            roster_path.write_bytes(roster[0])
+        try:
+            return _renamed(read_teachers(path, rubric, roster_path), folder, filename)
+        except InputError as exc:
+            exc = _relabel(exc, path, filename, rows=False)
+            if roster is not None:
+                exc = _relabel(exc, folder / "roster.csv", roster[1], rows=False)
+            raise exc from None
+
+
+def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows") -> TeacherTable:
+    """Teachers given as JSON objects (the CSV's columns as keys; scores either as columns or under "scores"),
+    validated by the CSV reader; problems name the row's index in the list."""
+    problems = []
+    flat: list[dict[str, str]] = []
+    for i, r in enumerate(rows):
+        line: dict[str, str] = {}
+        for k, v in r.items():
+            if k == "scores" and isinstance(v, dict):
+                items = list(v.items())
+            else:
+                items = [(k, v)]
+            for col, val in items:
+                text = "" if val is None else ("true" if val is True else "false" if val is False else str(val))
+                if "\n" in text or "\r" in text or "\n" in col:
+                    problems.append(Problem(name, "line breaks are not allowed", row=i, column=col, value=text))
+                line[col] = text
+        flat.append(line)
+    if not rows:
+        problems.append(Problem(name, "no teacher rows given"))
+    if problems:
+        raise InputError(problems)
+    header = list(dict.fromkeys(k for line in flat for k in line))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", restval="")
+    w.writeheader()
+    w.writerows(flat)
+    with tempfile.TemporaryDirectory(prefix="matcher-rows-") as tmp:
+        path = Path(tmp) / "rows.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        try:
+            return _renamed(read_teachers(path, rubric), Path(tmp), name)
+        except InputError as exc:
+            raise _relabel(exc, path, name, rows=True) from None
+
+
+def read_coords(data: bytes, filename: str) -> dict[str, tuple[float, float]]:
+    with tempfile.TemporaryDirectory(prefix="matcher-schools-") as tmp:
+        path = Path(tmp) / "schools.csv"
+        path.write_bytes(data)
+        try:
+            return read_school_coords(path)
+        except InputError as exc:
+            raise _relabel(exc, path, filename, rows=False) from None
+
+
+def store_dataset(engine: Engine, caller: Caller, table: TeacherTable, *, kind: str, name: str, rubric: str,
+                  coords: dict[str, tuple[float, float]] | None = None,
+                  synthetic: dict[str, Any] | None = None) -> str:
+    """Store a validated table, one roster per school; returns the dataset id."""
+    order = np.argsort(table.school_id.astype(str), kind="stable")
+    sid_sorted = table.school_id[order]
+    cuts = np.flatnonzero(sid_sorted[1:] != sid_sorted[:-1]) + 1
+    schools = []
+    for rows in np.split(order, cuts):
+        sid = str(table.school_id[rows[0]])
+        lat, lon = (coords or {}).get(sid, (None, None))
+        schools.append({"school_id": sid, "n_teachers": len(rows), "latitude": lat, "longitude": lon,
+                        "roster": roster_of(table, rows)})
+    with engine.begin() as conn:
+        return repo.insert_dataset(conn, kind=kind, name=name, rubric=rubric, n_teachers=len(table),
+                                   warnings=list(table.warnings), synthetic=synthetic, caller=caller, schools=schools)
+
+
+def synthetic_district(n_schools: int, mean_size: float, seed: int, rubric: Rubric
+                       ) -> tuple[TeacherTable, dict[str, tuple[float, float]]]:
+    """A seeded synthetic district (teachers and school coordinates), written and read back exactly as
+    `matcher synth` and `matcher pair` would."""
+    with tempfile.TemporaryDirectory(prefix="matcher-synth-") as tmp:
+        teachers, schools = Path(tmp) / "teachers.csv", Path(tmp) / "schools.csv"
+        write_district(teachers, n_schools, mean_size, seed, schools, rubric)
+        return _renamed(read_teachers(teachers, rubric), Path(tmp), "synthetic"), read_school_coords(schools)

@@ -1,0 +1,235 @@
+"""Reads and writes of the stored things; every function takes a connection or an engine and plain values."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import NotFoundError
+from .keys import Caller
+from .tables import audit_log, dataset_schools, datasets, pairing_runs, run_files, school_revisions
+
+INTERRUPTED = "interrupted: the server stopped while the run was in progress; start the run again"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# Datasets -----------------------------------------------------------------------------------------------------
+
+def insert_dataset(conn: Connection, *, kind: str, name: str, rubric: str, n_teachers: int, warnings: list[str],
+                   synthetic: dict[str, Any] | None, caller: Caller,
+                   schools: Iterable[dict[str, Any]]) -> str:
+    """schools: dicts of school_id, n_teachers, latitude, longitude, roster."""
+    ident = new_id()
+    rows = [{**s, "dataset_id": ident} for s in schools]
+    conn.execute(insert(datasets).values(id=ident, kind=kind, name=name, rubric=rubric, n_teachers=n_teachers,
+                                         n_schools=len(rows), warnings=warnings, synthetic=synthetic,
+                                         created_at=now(), created_by=caller.key_id))
+    conn.execute(insert(dataset_schools), rows)
+    return ident
+
+
+def get_dataset(conn: Connection, ident: str) -> Row:
+    row = conn.execute(select(datasets).where(datasets.c.id == ident)).first()
+    if row is None:
+        raise NotFoundError("dataset", ident)
+    return row
+
+
+def list_datasets(conn: Connection, kinds: tuple[str, ...] | None = None,
+                  schools: frozenset[str] | None = None) -> list[Row]:
+    q = select(datasets).order_by(datasets.c.created_at.desc())
+    if kinds is not None:
+        q = q.where(datasets.c.kind.in_(kinds))
+    if schools is not None:
+        q = q.where(datasets.c.id.in_(select(dataset_schools.c.dataset_id)
+                                      .where(dataset_schools.c.school_id.in_(sorted(schools)))))
+    return list(conn.execute(q))
+
+
+def dataset_schools_of(conn: Connection, ident: str, schools: frozenset[str] | None = None,
+                       with_roster: bool = False) -> list[Row]:
+    cols = [dataset_schools.c.school_id, dataset_schools.c.n_teachers, dataset_schools.c.latitude,
+            dataset_schools.c.longitude] + ([dataset_schools.c.roster] if with_roster else [])
+    q = select(*cols).where(dataset_schools.c.dataset_id == ident).order_by(dataset_schools.c.school_id)
+    if schools is not None:
+        q = q.where(dataset_schools.c.school_id.in_(sorted(schools)))
+    return list(conn.execute(q))
+
+
+def school_roster(conn: Connection, dataset_id: str, school_id: str) -> dict[str, Any] | None:
+    return conn.execute(select(dataset_schools.c.roster).where(dataset_schools.c.dataset_id == dataset_id,
+                                                               dataset_schools.c.school_id == school_id)).scalar()
+
+
+# Pairing runs ---------------------------------------------------------------------------------------------------
+
+def insert_run(conn: Connection, *, dataset_id: str, policy: dict[str, Any], request: dict[str, Any],
+               previous_id: str | None, caller: Caller) -> str:
+    ident = new_id()
+    conn.execute(insert(pairing_runs).values(id=ident, dataset_id=dataset_id, previous_id=previous_id,
+                                             status="queued", progress=0.0, policy=policy, request=request,
+                                             created_at=now(), created_by=caller.key_id))
+    return ident
+
+
+def get_run(conn: Connection, ident: str) -> Row:
+    row = conn.execute(select(pairing_runs).where(pairing_runs.c.id == ident)).first()
+    if row is None:
+        raise NotFoundError("pairing run", ident)
+    return row
+
+
+def list_runs(conn: Connection, dataset_ids: list[str] | None = None) -> list[Row]:
+    q = select(pairing_runs).order_by(pairing_runs.c.created_at.desc())
+    if dataset_ids is not None:
+        q = q.where(pairing_runs.c.dataset_id.in_(dataset_ids))
+    return list(conn.execute(q))
+
+
+def claim_run(engine: Engine, ident: str) -> str | None:
+    """Mark a queued run as running and return the token that alone may write its result (None if not queued)."""
+    token = secrets.token_hex(16)
+    with engine.begin() as conn:
+        n = conn.execute(update(pairing_runs).where(pairing_runs.c.id == ident, pairing_runs.c.status == "queued")
+                         .values(status="running", runner=token, started_at=now())).rowcount
+    return token if n == 1 else None
+
+
+def set_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(pairing_runs).where(pairing_runs.c.id == ident, pairing_runs.c.runner == token)
+                     .values(progress=progress))
+
+
+def finish_run(engine: Engine, ident: str, token: str, *, summary: dict[str, Any], files: dict[str, bytes],
+               schools: list[dict[str, Any]], caller_key: str) -> bool:
+    """Store the result, its files and every school's revision 0 in one transaction; False if the attempt is stale."""
+    with engine.begin() as conn:
+        n = conn.execute(update(pairing_runs).where(pairing_runs.c.id == ident, pairing_runs.c.runner == token,
+                                                    pairing_runs.c.status == "running")
+                         .values(status="succeeded", progress=1.0, summary=summary, finished_at=now())).rowcount
+        if n != 1:
+            conn.rollback()
+            return False
+        conn.execute(insert(run_files), [{"run_id": ident, "name": k, "content": gzip.compress(v, 6)}
+                                         for k, v in files.items()])
+        at = now()
+        if schools:
+            conn.execute(insert(school_revisions), [{**s, "run_id": ident, "revision": 0, "created_at": at,
+                                                     "created_by": caller_key, "request": None, "diff": None,
+                                                     "roster": None} for s in schools])
+    return True
+
+
+def fail_run(engine: Engine, ident: str, token: str | None, error: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        cond = [pairing_runs.c.id == ident, pairing_runs.c.status.in_(("queued", "running"))]
+        if token is not None:
+            cond.append(pairing_runs.c.runner == token)
+        conn.execute(update(pairing_runs).where(*cond).values(status="failed", error=error, finished_at=now()))
+
+
+def recover_interrupted(engine: Engine) -> list[str]:
+    """At start-up: runs left running by a server that stopped are marked failed (their attempt token is cleared, so
+    a stray job of the old server cannot write a result afterwards). Returns the queued runs, to start again."""
+    with engine.begin() as conn:
+        conn.execute(update(pairing_runs).where(pairing_runs.c.status == "running")
+                     .values(status="failed", runner=None, finished_at=now(),
+                             error={"message": INTERRUPTED, "problems": [], "type": "interrupted"}))
+        return list(conn.execute(select(pairing_runs.c.id).where(pairing_runs.c.status == "queued")
+                                 .order_by(pairing_runs.c.created_at)).scalars())
+
+
+def run_file(conn: Connection, ident: str, name: str) -> bytes:
+    blob = conn.execute(select(run_files.c.content).where(run_files.c.run_id == ident,
+                                                          run_files.c.name == name)).scalar()
+    if blob is None:
+        raise NotFoundError("file of run", f"{ident}/{name}")
+    return gzip.decompress(blob)
+
+
+# School revisions -----------------------------------------------------------------------------------------------
+
+def latest_revisions(conn: Connection, run_id: str, schools: frozenset[str] | None = None,
+                     columns: tuple[str, ...] = ("school_id", "revision", "value", "n_pairs", "n_unmatched")
+                     ) -> list[Row]:
+    """The newest revision of every school of the run (or of the given schools)."""
+    newest = (select(school_revisions.c.school_id, func.max(school_revisions.c.revision).label("top"))
+              .where(school_revisions.c.run_id == run_id).group_by(school_revisions.c.school_id))
+    if schools is not None:
+        newest = newest.where(school_revisions.c.school_id.in_(sorted(schools)))
+    sub = newest.subquery()
+    q = (select(*[school_revisions.c[c] for c in columns])
+         .join(sub, and_(school_revisions.c.school_id == sub.c.school_id, school_revisions.c.revision == sub.c.top))
+         .where(school_revisions.c.run_id == run_id).order_by(school_revisions.c.school_id))
+    return list(conn.execute(q))
+
+
+def school_revision(conn: Connection, run_id: str, school_id: str, revision: int | None = None) -> Row:
+    """One revision of a school (the newest when revision is None)."""
+    q = select(school_revisions).where(school_revisions.c.run_id == run_id,
+                                       school_revisions.c.school_id == school_id)
+    q = q.order_by(school_revisions.c.revision.desc()).limit(1) if revision is None else \
+        q.where(school_revisions.c.revision == revision)
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFoundError("school in this run" if revision is None else "revision",
+                            school_id if revision is None else f"{school_id}@{revision}")
+    return row
+
+
+def latest_roster(conn: Connection, run_id: str, school_id: str, up_to: int) -> dict[str, Any] | None:
+    """The roster a school's revision `up_to` was computed on, if a re-match changed it; else None."""
+    return conn.execute(select(school_revisions.c.roster)
+                        .where(school_revisions.c.run_id == run_id, school_revisions.c.school_id == school_id,
+                               school_revisions.c.revision <= up_to, school_revisions.c.roster.is_not(None))
+                        .order_by(school_revisions.c.revision.desc()).limit(1)).scalar()
+
+
+def revision_history(conn: Connection, run_id: str, school_id: str) -> list[Row]:
+    cols = [school_revisions.c[c] for c in ("revision", "created_at", "created_by", "request", "diff", "value",
+                                            "n_pairs", "n_unmatched")]
+    return list(conn.execute(select(*cols).where(school_revisions.c.run_id == run_id,
+                                                 school_revisions.c.school_id == school_id)
+                             .order_by(school_revisions.c.revision)))
+
+
+def insert_revision(engine: Engine, values: dict[str, Any]) -> bool:
+    """Add the next revision of a school; False when a concurrent request took that number first."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(school_revisions).values(**values, created_at=now()))
+    except IntegrityError:
+        return False
+    return True
+
+
+# Audit trail ----------------------------------------------------------------------------------------------------
+
+def audit(engine: Engine, caller: Caller, action: str, target: str, status: int, detail: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(audit_log).values(at=now(), key_id=caller.key_id, role=caller.role, action=action,
+                                              target=target, status=status,
+                                              detail=json.dumps(detail, default=str, sort_keys=True)))
+
+
+def audit_entries(conn: Connection, target_prefix: str | None = None, limit: int = 1000) -> list[Row]:
+    q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if target_prefix:
+        q = q.where(audit_log.c.target.startswith(target_prefix, autoescape=True))
+    return list(conn.execute(q))

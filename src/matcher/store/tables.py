@@ -1,0 +1,139 @@
+"""The schema, as SQLAlchemy Core tables. Changes go through a new migration in migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always comes back timezone-aware in UTC (SQLite keeps no zone; PostgreSQL does)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(16), primary_key=True),  # the public part of the key, shown in listings and the audit
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the whole key; the key is not stored
+    Column("role", String(16), nullable=False),
+    Column("schools", JSON, nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+datasets = Table(
+    "datasets", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),  # upload | synthetic
+    Column("name", String(300), nullable=False),
+    Column("rubric", String(50), nullable=False),
+    Column("n_teachers", Integer, nullable=False),
+    Column("n_schools", Integer, nullable=False),
+    Column("warnings", JSON, nullable=False),
+    Column("synthetic", JSON),  # the generator's arguments, for synthetic datasets
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+)
+
+# One row per school of a dataset: its teachers (roster and scores) as column lists, with their file rows.
+dataset_schools = Table(
+    "dataset_schools", metadata,
+    Column("dataset_id", String(36), ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("school_id", String(200), primary_key=True),
+    Column("n_teachers", Integer, nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("roster", JSON, nullable=False),
+)
+
+pairing_runs = Table(
+    "pairing_runs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id"), nullable=False),
+    Column("previous_id", String(36), ForeignKey("pairing_runs.id")),
+    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed
+    Column("progress", Float, nullable=False, server_default="0"),
+    Column("policy", JSON, nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("summary", JSON),
+    Column("error", JSON),
+    Column("runner", String(64)),  # token of the job attempt that may write the result
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_pairing_runs_dataset", "dataset_id"),
+)
+
+# The run's files as the CLI writes them (gzip), written once when the run succeeds.
+run_files = Table(
+    "run_files", metadata,
+    Column("run_id", String(36), ForeignKey("pairing_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+# Revision 0 of a school is the run's answer; each accepted re-match adds the next number. The primary key is what
+# makes two concurrent re-matches of one revision impossible: the second insert fails and gets a 409.
+school_revisions = Table(
+    "school_revisions", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("school_id", String(200), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+    Column("request", JSON),
+    Column("value", Float, nullable=False),
+    Column("n_pairs", Integer, nullable=False),
+    Column("n_unmatched", Integer, nullable=False),
+    Column("pairs", JSON, nullable=False),
+    Column("unmatched", JSON, nullable=False),
+    Column("diff", JSON),
+    Column("roster", JSON),  # set when a re-match added or removed teachers; else the dataset's roster holds
+    ForeignKeyConstraint(["run_id"], ["pairing_runs.id"], ondelete="CASCADE"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON text: the request and the outcome
+    Index("ix_audit_log_target", "target"),
+)
