@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     ks.add_parser("list", help="list keys (never the keys themselves)")
     kr = ks.add_parser("revoke", help="revoke a key by its id (the part after mk_)")
     kr.add_argument("key_id")
-    for q in (kc, *ks.choices.values()):
+    for q in ks.choices.values():
         q.add_argument("--database-url", help="default: MATCHER_DATABASE_URL, else sqlite:///./matcher.db")
 
     d = sub.add_parser("db", help="database schema: apply migrations")
