@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+# Python None stored as SQL NULL (not JSON null), so "IS NULL" finds it.
+NULLABLE_JSON = JSON(none_as_null=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -62,7 +64,7 @@ datasets = Table(
     Column("n_teachers", Integer, nullable=False),
     Column("n_schools", Integer, nullable=False),
     Column("warnings", JSON, nullable=False),
-    Column("synthetic", JSON),  # the generator's arguments, for synthetic datasets
+    Column("synthetic", NULLABLE_JSON),  # the generator's arguments, for synthetic datasets
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
 )
@@ -87,8 +89,8 @@ pairing_runs = Table(
     Column("progress", Float, nullable=False, server_default="0"),
     Column("policy", JSON, nullable=False),
     Column("request", JSON, nullable=False),
-    Column("summary", JSON),
-    Column("error", JSON),
+    Column("summary", NULLABLE_JSON),
+    Column("error", NULLABLE_JSON),
     Column("runner", String(64)),  # token of the job attempt that may write the result
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
@@ -114,14 +116,14 @@ school_revisions = Table(
     Column("revision", Integer, primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
-    Column("request", JSON),
+    Column("request", NULLABLE_JSON),
     Column("value", Float, nullable=False),
     Column("n_pairs", Integer, nullable=False),
     Column("n_unmatched", Integer, nullable=False),
     Column("pairs", JSON, nullable=False),
     Column("unmatched", JSON, nullable=False),
-    Column("diff", JSON),
-    Column("roster", JSON),  # set when a re-match added or removed teachers; else the dataset's roster holds
+    Column("diff", NULLABLE_JSON),
+    Column("roster", NULLABLE_JSON),  # set when a re-match added or removed teachers; else the dataset's roster holds
     ForeignKeyConstraint(["run_id"], ["pairing_runs.id"], ondelete="CASCADE"),
 )
 
