@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..store import repo
-from ..store.db import open_engine, upgrade
+from ..store.db import current_revision, head_revision, open_engine, upgrade
 from . import errors
 from .jobs import JobRunner
 from .limits import BodyLimit
@@ -29,7 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = open_engine(s.database_url)
         if s.auto_migrate:
             upgrade(engine)
-        queued = repo.recover_interrupted(engine)
+        at, head = current_revision(engine), head_revision()
+        app.state.ready = at == head
+        if not app.state.ready:
+            log.error("the database schema is at revision %s but this code needs %s: run `matcher db upgrade`; "
+                      "/v1 answers 503 until then", at, head)
+        queued = repo.recover_interrupted(engine) if app.state.ready else []
         jobs = JobRunner(engine, s.database_url, s.job_processes, s.solve_workers)
         jobs.start()
         app.state.settings, app.state.engine, app.state.jobs = s, engine, jobs

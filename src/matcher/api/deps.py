@@ -22,11 +22,17 @@ class Forbidden(Exception):
     pass
 
 
+class Unavailable(Exception):
+    pass
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 def get_engine(request: Request) -> Engine:
+    if not request.app.state.ready:
+        raise Unavailable("the database schema is not up to date; run `matcher db upgrade`")
     return request.app.state.engine
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ConflictError, InfeasibleError, InputError, MatcherError, NotFoundError, SolverError
-from .deps import Forbidden, Unauthorized
+from .deps import Forbidden, Unauthorized, Unavailable
 from .schemas import ErrorOut
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ def error_response(exc: Exception) -> JSONResponse:
         return JSONResponse(_body("forbidden", str(exc)), 403)
     if isinstance(exc, Unauthorized):
         return JSONResponse(_body("unauthorized", str(exc)), 401, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, Unavailable):
+        return JSONResponse(_body("unavailable", str(exc)), 503)
     if isinstance(exc, SolverError):
         log.error("solver failure: %s", exc)
         return JSONResponse(_body("solver_failed", str(exc)), 503)
@@ -60,7 +62,7 @@ def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    for cls in (MatcherError, Forbidden, Unauthorized):
+    for cls in (MatcherError, Forbidden, Unauthorized, Unavailable):
         app.add_exception_handler(cls, lambda _r, e: error_response(e))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

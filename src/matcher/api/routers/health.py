@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ...store.db import current_revision, head_revision
-from ..deps import EngineDep
 from ..schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -19,7 +18,8 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(engine: EngineDep) -> Health | JSONResponse:
+def readyz(request: Request) -> Health | JSONResponse:
+    engine = request.app.state.engine
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
