@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 def _exit_with_parent(parent: int) -> None:
     """Job process initializer: leave as soon as the server process is gone (killed, crashed)."""
+    import matcher.service.runs  # noqa: F401  (loaded now, while idle, not when the first run waits)
+
     def watch() -> None:
         while True:
             time.sleep(0.2)
@@ -45,6 +47,8 @@ class JobRunner:
         with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool()
+                for _ in range(self.processes):  # start the job processes now, not on the first run
+                    self._pool.submit(os.getpid)
 
     def submit(self, run_id: str) -> None:
         with self._lock:
