@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api serve key postgres samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,25 @@ demo: install
 	$(BIN)/matcher pair data/samples/teachers.csv --schools data/samples/schools.csv --out $(OUT)
 	@echo "first pairs:" && head -n 4 $(OUT)/pairs.csv | cut -c1-160
 
-test: install-test
+# The storage tests run on SQLite and on a real PostgreSQL server (started here if none answers on 127.0.0.1:5432).
+test: install-test postgres
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 
 # The long checks too (larger cross-checks against CP-SAT and networkx).
-test-all: install-test
+test-all: install-test postgres
 	$(BIN)/pytest -q -m "slow or not slow"
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+# The REST API on http://127.0.0.1:8000 (OpenAPI at /docs); storage: MATCHER_DATABASE_URL, default ./matcher.db.
+serve: install
+	$(BIN)/matcher serve --host 127.0.0.1 --port 8000
+
+# A state key for the local server (printed once; stored hashed).
+key: install
+	$(BIN)/matcher keys create --role state --label "make key"
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
@@ -40,9 +52,12 @@ lint: install-test
 bench: install-test
 	$(BIN)/python benchmarks/pairing.py
 
+bench-api: install-test
+	$(BIN)/python benchmarks/api.py
+
 samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
 		--schools-out data/samples/schools.csv
 
 clean:
-	rm -rf out .pytest_cache .ruff_cache
+	rm -rf out .pytest_cache .ruff_cache matcher.db matcher.db-wal matcher.db-shm
