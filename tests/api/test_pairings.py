@@ -92,6 +92,8 @@ def test_a_run_that_cannot_hold_fails_with_its_reasons(api: Api, sample_run: dic
     assert any(p["value"] == "NOBODY" for p in run["error"]["problems"])
     r = api.client.get(f"/v1/pairings/{run['id']}/pairs.csv", headers=api.headers("state"))
     assert r.status_code == 404
+    seen = api.client.get(f"/v1/pairings/{run['id']}", headers=api.headers("principal")).json()
+    assert seen["status"] == "failed" and seen["error"]["problems"] == [] and "T000001" not in str(seen)
 
 
 def test_previous_run_pairs_are_kept(api: Api, sample_run: dict[str, Any]) -> None:
