@@ -31,15 +31,20 @@ from ..schemas import (
 router = APIRouter(prefix="/v1/pairings", tags=["pairings"], responses=RESPONSES)
 
 
+_NAMES_TEACHERS = ("do_not_pair", "must_pair")
+
+
 def _out(row: Any, principal: bool) -> PairingOut:
-    """A principal sees neither the statewide summary nor a failed run's problems (they name other schools'
-    teachers)."""
-    error = row.error
-    if principal and error:
-        error = {"message": "the run failed; the state office has the details", "type": error.get("type"),
-                 "problems": []}
+    """A principal sees neither the statewide summary, nor a failed run's problems, nor the policy's pair lists:
+    they name other schools' teachers."""
+    error, policy = row.error, row.policy
+    if principal:
+        policy = {k: v for k, v in policy.items() if k not in _NAMES_TEACHERS}
+        if error:
+            error = {"message": "the run failed; the state office has the details", "type": error.get("type"),
+                     "problems": []}
     return PairingOut(id=row.id, dataset_id=row.dataset_id, previous_pairing_id=row.previous_id, status=row.status,
-                      progress=row.progress, policy=row.policy, summary=None if principal else row.summary,
+                      progress=row.progress, policy=policy, summary=None if principal else row.summary,
                       error=error, created_at=row.created_at, created_by=row.created_by,
                       started_at=row.started_at, finished_at=row.finished_at)
 
