@@ -135,7 +135,7 @@ def test_server_killed_during_a_job(make_database: Any, tmp_path: Path) -> None:
         with httpx.Client(timeout=60) as c:
             done = _sample_run(c, server.url, keys)
             before = c.get(f"{server.url}/v1/pairings/{done['id']}/pairs.csv", headers=_h(keys)).content
-            ds = c.post(f"{server.url}/v1/datasets/synthetic", json={"schools": 400, "mean_size": 40, "seed": 3},
+            ds = c.post(f"{server.url}/v1/datasets/synthetic", json={"schools": 600, "mean_size": 40, "seed": 3},
                         headers=_h(keys)).json()
             # One-way pairing with two targets per partner solves for several seconds: long enough to kill it.
             r = c.post(f"{server.url}/v1/pairings", json={"dataset_id": ds["id"], "policy": {
@@ -143,6 +143,10 @@ def test_server_killed_during_a_job(make_database: Any, tmp_path: Path) -> None:
             slow = r.json()["id"]
             running = _wait(c, server.url, keys, slow, ("running", "succeeded", "failed"))
             assert running["status"] == "running", running
+            while running["status"] == "running" and running["progress"] == 0:  # the job reports progress
+                running = c.get(f"{server.url}/v1/pairings/{slow}", headers=_h(keys)).json()
+                time.sleep(0.05)
+            assert running["status"] == "running" and 0 < running["progress"] < 1, running
             jobs = server.children()
             assert jobs
             server.kill()
