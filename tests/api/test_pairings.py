@@ -124,3 +124,24 @@ def test_a_run_not_finished_has_no_school_results(api: Api, sample_run: dict[str
     assert api.client.get(f"/v1/pairings/{rid}/schools/S0001", headers=h).status_code == 404
     r = api.client.post(f"/v1/pairings/{rid}/schools/S0001/rematch", json={"revision": 0}, headers=h)
     assert r.status_code == 409 and "queued" in r.json()["message"]
+
+
+def test_values_the_database_cannot_hold_are_refused_not_500(api: Api, sample_run: dict[str, Any]) -> None:
+    """Found by the schema fuzzing: NUL characters (PostgreSQL text refuses them), integers past a database
+    INTEGER, bodies that are not UTF-8."""
+    h = api.headers("state")
+    rid = sample_run["id"]
+    for path in ("/v1/datasets/a%00b", "/v1/pairings/%00", f"/v1/pairings/{rid}/schools/S%000",
+                 f"/v1/pairings/{rid}/schools/S%000/revisions"):
+        assert api.client.get(path, headers=h).status_code == 404, path
+    for rev in (2**31, 2**63):
+        r = api.client.get(f"/v1/pairings/{rid}/schools/S0001", params={"revision": rev}, headers=h)
+        assert r.status_code == 422 and r.json()["problems"][0]["column"] == "revision"
+    assert api.client.get("/v1/audit", params={"target": "a\x00b"}, headers=h).status_code == 422
+    assert api.start("a\x00b").status_code == 404
+    assert api.start(sample_run["dataset_id"], previous_pairing_id="\x00").status_code == 404
+    for path in ("/v1/pairings", f"/v1/pairings/{rid}/schools/S0001/rematch", "/v1/datasets/synthetic"):
+        r = api.client.post(path, content=b'{"note": "caf\xe9"}', headers={**h, "content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["error"] == "invalid_input", (path, r.text)
+    r = api.client.post("/v1/datasets/synthetic", json={"schools": 2000, "mean_size": 60}, headers=h)
+    assert r.status_code == 422 and "100,000" in r.json()["problems"][0]["message"]

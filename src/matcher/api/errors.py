@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ConflictError, InfeasibleError, InputError, MatcherError, NotFoundError, SolverError
@@ -56,9 +57,20 @@ def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not UTF-8 JSON
+        return JSONResponse(_body("invalid_input", "the body is not valid JSON in UTF-8",
+                                  [{"file": "body", "message": "not valid JSON in UTF-8", "row": None,
+                                    "column": None, "value": None}]), 422)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthorized", 403: "forbidden"}
     return JSONResponse(_body(codes.get(exc.status_code, "error"), str(exc.detail)), exc.status_code,
                         headers=getattr(exc, "headers", None))
+
+
+def _data(_: Request, exc: DataError) -> JSONResponse:
+    """The database refused a value from the request (the edge checks should have caught it first)."""
+    log.warning("database refused a request value: %s", exc.orig)
+    return JSONResponse(_body("invalid_input", "a value in the request cannot be stored (e.g. a NUL character "
+                                               "or a number out of range)"), 422)
 
 
 def install(app: FastAPI) -> None:
@@ -66,6 +78,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(cls, lambda _r, e: error_response(e))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DataError, _data)
 
 
 # Documented on every /v1 route so clients (and the schema check) know every answer they can get.

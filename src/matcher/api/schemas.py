@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Id = str
 
@@ -32,15 +32,25 @@ class RowsIn(BaseModel):
                                                    "scores as indicator columns or under \"scores\"",
                                        min_length=1)
     rubric: Literal["team", "danielson"] = "team"
-    name: str = Field("rows", max_length=300)
+    name: str = Field("rows", max_length=300, pattern=r"^[^\x00]*$")
+
+
+MAX_SYNTHETIC_TEACHERS = 100_000  # a whole state is about 70,000
 
 
 class SyntheticIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    schools: int = Field(ge=1, le=5000)
-    mean_size: float = Field(39.0, ge=1, le=1000)
+    schools: int = Field(ge=1, le=2500)
+    mean_size: float = Field(39.0, ge=1, le=200)
     seed: int = Field(0, ge=0, le=2**63 - 1)
     rubric: Literal["team", "danielson"] = "team"
+
+    @model_validator(mode="after")
+    def _state_sized(self) -> SyntheticIn:
+        if self.schools * self.mean_size > MAX_SYNTHETIC_TEACHERS:
+            raise ValueError(f"schools x mean_size is over {MAX_SYNTHETIC_TEACHERS:,} teachers (a whole state is "
+                             "about 70,000)")
+        return self
 
 
 class SchoolCount(BaseModel):
@@ -164,7 +174,7 @@ class SchoolOut(BaseModel):
 
 class RematchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    revision: int = Field(ge=0, description="the revision the principal saw")
+    revision: int = Field(ge=0, le=2**31 - 1, description="the revision the principal saw")
     forbid: list[tuple[str, str]] = Field([], description="pairs never to form")
     keep: list[tuple[str, str]] = Field([], description="pairs that must stay (or form)")
     remove: list[str] = Field([], description="teachers who leave")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -18,6 +19,20 @@ from .keys import Caller
 from .tables import audit_log, dataset_schools, datasets, pairing_runs, run_files, school_revisions
 
 INTERRUPTED = "interrupted: the server stopped while the run was in progress; start the run again"
+
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _known_shape(what: str, ident: str) -> None:
+    """Ids we made are UUIDs; anything else is unknown without asking the database (which may refuse it)."""
+    if not isinstance(ident, str) or not _ID.fullmatch(ident):
+        raise NotFoundError(what, ident)
+
+
+def _school_shape(school_id: str) -> None:
+    if "\x00" in school_id:
+        raise NotFoundError("school in this run", school_id)
 
 
 def now() -> datetime:
@@ -44,6 +59,7 @@ def insert_dataset(conn: Connection, *, kind: str, name: str, rubric: str, n_tea
 
 
 def get_dataset(conn: Connection, ident: str) -> Row:
+    _known_shape("dataset", ident)
     row = conn.execute(select(datasets).where(datasets.c.id == ident)).first()
     if row is None:
         raise NotFoundError("dataset", ident)
@@ -88,6 +104,7 @@ def insert_run(conn: Connection, *, dataset_id: str, policy: dict[str, Any], req
 
 
 def get_run(conn: Connection, ident: str) -> Row:
+    _known_shape("pairing run", ident)
     row = conn.execute(select(pairing_runs).where(pairing_runs.c.id == ident)).first()
     if row is None:
         raise NotFoundError("pairing run", ident)
@@ -182,6 +199,7 @@ def latest_revisions(conn: Connection, run_id: str, schools: frozenset[str] | No
 
 def school_revision(conn: Connection, run_id: str, school_id: str, revision: int | None = None) -> Row:
     """One revision of a school (the newest when revision is None)."""
+    _school_shape(school_id)
     q = select(school_revisions).where(school_revisions.c.run_id == run_id,
                                        school_revisions.c.school_id == school_id)
     q = q.order_by(school_revisions.c.revision.desc()).limit(1) if revision is None else \
@@ -202,6 +220,7 @@ def latest_roster(conn: Connection, run_id: str, school_id: str, up_to: int) -> 
 
 
 def revision_history(conn: Connection, run_id: str, school_id: str) -> list[Row]:
+    _school_shape(school_id)
     cols = [school_revisions.c[c] for c in ("revision", "created_at", "created_by", "request", "diff", "value",
                                             "n_pairs", "n_unmatched")]
     return list(conn.execute(select(*cols).where(school_revisions.c.run_id == run_id,

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=RESPONSES)
 
 @router.get("", response_model=AuditList)
 def audit_log(caller: CallerDep, engine: EngineDep,
-              target: Annotated[str | None, Query(max_length=300, description="e.g. pairing/<id>")] = None,
+              target: Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$",
+                                                  description="e.g. pairing/<id>")] = None,
               limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> AuditList:
     require(caller, "state")
     with engine.connect() as conn:

@@ -67,7 +67,7 @@ async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep)
             raise InputError([Problem("request", "a teacher CSV is required", column="file")])
         roster, schools = await _file(form, "roster"), await _file(form, "schools")
         rubric_name = str(form.get("rubric") or "team")
-        name = str(form.get("name") or file[1])[:300]
+        name = str(form.get("name") or file[1]).replace("\x00", "")[:300]
         await form.close()
         return await run_in_threadpool(_ingest, engine, caller, name, rubric_name, file, roster, schools, None)
     if ctype.startswith("application/json"):

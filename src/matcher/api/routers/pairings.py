@@ -116,7 +116,8 @@ def pairs_export(pairing_id: str, caller: CallerDep, engine: EngineDep,
 
 @router.get("/{pairing_id}/schools/{school_id}", response_model=SchoolOut)
 def get_school(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep,
-               revision: Annotated[int | None, Query(ge=0, description="default: the newest")] = None) -> SchoolOut:
+               revision: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="default: the newest")] = None
+               ) -> SchoolOut:
     """One school's pairs with their reasons, its unmatched teachers with reasons, and its teachers' scores."""
     with engine.connect() as conn:
         run, ds = _visible_run(conn, caller, pairing_id)
