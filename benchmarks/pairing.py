@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -684,7 +685,11 @@ def write_results(b: Bench, args: argparse.Namespace, elapsed: float) -> None:
     if b.notes or b.problems:
         text += ["", "## Notes and problems", "", *(f"- {n}" for n in b.notes),
                  *(f"- PROBLEM: {p}" for p in b.problems)]
-    RESULTS.write_text("\n".join(text) + "\n")
+    # Other scripts' sections (each between its own <!-- benchmarks/NAME.py: start/end --> markers) are kept.
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    others = re.findall(r"<!-- benchmarks/(?!pairing\.py)[\w.]+: start.*?<!-- benchmarks/[\w.]+: end -->\n?", old,
+                        flags=re.S)
+    RESULTS.write_text("\n".join(text) + "\n" + "".join("\n" + o for o in others))
     print(f"\nwrote {RESULTS.relative_to(REPO)}")
 
 
