@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--schools-out", help="schools CSV to write too")
     s.add_argument("--rubric", default="team")
 
+    w = sub.add_parser("networks", help="form host/partner school networks (or peer groups) around a shared focus")
+    w.add_argument("schools", help="schools CSV (PRODUCT.md: role, strengths, needs, grades, coordinates, ...)")
+    w.add_argument("--out", required=True, help="output folder: networks.csv, unassigned.csv, summary.json")
+    w.add_argument("--policy", help="network policy file (TOML/JSON): shape, sizes, hard rules, weights")
+    w.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
     v = sub.add_parser("serve", help="run the REST API (uvicorn); storage from MATCHER_DATABASE_URL")
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
@@ -188,6 +194,35 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _networks(args: argparse.Namespace) -> int:
+    import json
+
+    from .io.schools import read_schools
+    from .networks.outputs import write_networks
+    from .networks.policy import load_network_policy
+    from .networks.solve import form_networks
+
+    problems: list[Problem] = []
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    policy = _collect(problems, load_network_policy, args.policy)
+    schools = _collect(problems, read_schools, args.schools, policy.focus_areas or None if policy else None)
+    if problems or policy is None or schools is None:
+        raise InputError(problems)
+    result = form_networks(schools, policy)
+    write_networks(result, out)
+    s = result.summary
+    if args.json:
+        print(json.dumps(s, indent=2))
+    else:
+        proof = "optimal" if s["optimal"] else f"within {100 * s['gap']:.2f}% of optimal (time limit)"
+        print(f"{s['n_networks']} networks, {s['n_placed']} of {s['n_schools']} schools placed, "
+              f"{s['n_left_out']} left out; objective {s['objective']:g} ({proof}); {s['solve_seconds']:.2f} s")
+        print(f"wrote {out}/networks.csv, unassigned.csv, summary.json")
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -233,7 +268,8 @@ def _db(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"pair": _pair, "synth": _synth, "serve": _serve, "keys": _keys, "db": _db}[args.command](args)
+        return {"pair": _pair, "synth": _synth, "networks": _networks, "serve": _serve, "keys": _keys,
+                "db": _db}[args.command](args)
     except InputError as exc:
         shown = exc.problems[:MAX_PRINTED_PROBLEMS]
         print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)

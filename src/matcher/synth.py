@@ -12,6 +12,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from .errors import InputError, Problem
+from .focus import FRAMEWORK_FOCUS, LPP_FOCUS
 from .io.atomic import write_text_atomic
 from .rubric import Rubric, bundled
 
@@ -19,14 +20,6 @@ TEACHER_FIELDS = ("teacher_id", "school_id", "subject", "grades", "years_experie
 SCHOOL_FIELDS = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude",
                  "role", "strengths", "needs", "enrollment", "pct_poverty", "pct_ell", "pct_swd",
                  "superintendent", "prior_partners")
-
-FRAMEWORK_FOCUS = ("rigorous_instruction", "supportive_environment", "collaborative_teachers",
-                   "family_community_ties", "effective_leadership")
-LPP_FOCUS = ("teacher_growth", "teacher_leadership", "inquiry_process", "common_core_gaps",
-             "english_language_learners", "students_with_disabilities", "academic_interventions", "content_math",
-             "content_literacy", "content_science", "content_arts", "student_voice", "social_emotional_learning",
-             "school_culture", "postsecondary_readiness", "family_engagement", "external_partnerships",
-             "strategic_resources", "difficult_problems")
 
 LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
 # Shares of the schools drawn freely; every district of 3+ schools also gets one elementary, middle and high

@@ -1,0 +1,183 @@
+"""Read and validate a schools file (PRODUCT.md: school_id, name, district_id, level, grade_min, grade_max,
+latitude, longitude, role, strengths, needs, and optional population, superintendent and history columns)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, Problem
+from ..focus import BUNDLED_FOCUS
+from .teachers import _cell, _lines, _numbers, _read_csv
+
+REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
+            "strengths", "needs")
+OPTIONAL = ("enrollment", "pct_poverty", "pct_ell", "pct_swd", "superintendent", "prior_partners", "new_principal",
+            "accepts_new_principal")
+LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
+ROLES = ("host", "partner", "either")
+_GRADE_WORDS = {"PK": -1, "K": 0, "KG": 0}
+_TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0", ""}
+
+
+@dataclass(frozen=True, eq=False)
+class SchoolTable:
+    """Schools as integer-indexed arrays; row i of every array is school i."""
+
+    school_id: np.ndarray  # str objects
+    name: np.ndarray
+    district_id: np.ndarray
+    level: np.ndarray
+    grade_min: np.ndarray  # int, K = 0, PK = -1
+    grade_max: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    role: np.ndarray  # host | partner | either
+    strengths: tuple[tuple[str, ...], ...]
+    needs: tuple[tuple[str, ...], ...]
+    pct_poverty: np.ndarray  # nan when not given
+    pct_ell: np.ndarray
+    pct_swd: np.ndarray
+    superintendent: np.ndarray  # "" when not given
+    prior_partners: tuple[frozenset[str], ...]
+    new_principal: np.ndarray  # bool
+    accepts_new_principal: np.ndarray  # bool (default true)
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.school_id)
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c.strip() for c in text.split(";") if c.strip()))
+
+
+def _grade(text: str) -> float:
+    t = text.strip().upper()
+    if t in _GRADE_WORDS:
+        return float(_GRADE_WORDS[t])
+    try:
+        g = float(t)
+    except ValueError:
+        return float("nan")
+    return g if g.is_integer() and -1 <= g <= 12 else float("nan")
+
+
+def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -> SchoolTable:
+    """Read a schools CSV, raising InputError with every problem (file, row, column, value)."""
+    path = Path(path)
+    name = str(path)
+    codes = set(focus_codes or BUNDLED_FOCUS)
+    problems: list[Problem] = []
+    df = _read_csv(path, problems, ("latitude", "longitude", "pct_poverty", "pct_ell", "pct_swd", "enrollment"))
+    if df is None:
+        raise InputError(problems)
+    for c in REQUIRED:
+        if c not in df:
+            problems.append(Problem(name, "missing required column", row=1, column=c))
+    for c in df.columns:
+        if c not in REQUIRED + OPTIONAL:
+            close = difflib.get_close_matches(c, REQUIRED + OPTIONAL, n=1)
+            problems.append(Problem(name, "unknown column" + (f"; did you mean {close[0]!r}?" if close else ""),
+                                    row=1, column=c))
+    if problems:
+        raise InputError(problems)
+    lines = _lines(df)
+    n = len(df)
+
+    def text(col: str) -> np.ndarray:
+        if col not in df:
+            return np.full(n, "", dtype=object)
+        return np.asarray([str(v).strip() for v in df[col].fillna("")], dtype=object)
+
+    sid = text("school_id")
+    seen: dict[str, int] = {}
+    for i, s in enumerate(sid):
+        if not s:
+            problems.append(Problem(name, "must not be blank", row=int(lines[i]), column="school_id", value=""))
+        elif s in seen:
+            problems.append(Problem(name, f"duplicate school_id (first on row {seen[s]})", row=int(lines[i]),
+                                    column="school_id", value=s))
+        else:
+            seen[s] = int(lines[i])
+    level = text("level")
+    for i in np.flatnonzero(~np.isin(level, LEVELS)):
+        problems.append(Problem(name, f"must be one of {', '.join(LEVELS)}", row=int(lines[i]), column="level",
+                                value=level[i]))
+    role = np.asarray([r.lower() for r in text("role")], dtype=object)
+    for i in np.flatnonzero(~np.isin(role, ROLES)):
+        problems.append(Problem(name, f"must be one of {', '.join(ROLES)} (what the school applied as)",
+                                row=int(lines[i]), column="role", value=text("role")[i]))
+    grades = {}
+    for col in ("grade_min", "grade_max"):
+        raw = text(col)
+        vals = np.asarray([_grade(t) for t in raw])
+        for i in np.flatnonzero(np.isnan(vals)):
+            problems.append(Problem(name, "must be a grade from -1 (PK) or K (0) to 12", row=int(lines[i]),
+                                    column=col, value=raw[i]))
+        grades[col] = vals
+    for i in np.flatnonzero(grades["grade_min"] > grades["grade_max"]):
+        problems.append(Problem(name, "grade_min is above grade_max", row=int(lines[i]), column="grade_min",
+                                value=f"{text('grade_min')[i]} > {text('grade_max')[i]}"))
+    coords = {}
+    for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
+        vals, _ = _numbers(df, col)
+        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
+            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
+                                    column=col, value=_cell(df, col, i)))
+        coords[col] = vals
+    shares = {}
+    for col in ("pct_poverty", "pct_ell", "pct_swd"):
+        if col not in df:
+            shares[col] = np.full(n, np.nan)
+            continue
+        vals, bad = _numbers(df, col)
+        for i in np.flatnonzero(bad | (vals < 0) | (vals > 1)):
+            problems.append(Problem(name, "must be a share between 0 and 1 (blank if unknown)", row=int(lines[i]),
+                                    column=col, value=_cell(df, col, i)))
+        shares[col] = vals
+    lists = {}
+    for col in ("strengths", "needs"):
+        parsed = [_codes(t) for t in text(col)]
+        for i, got in enumerate(parsed):
+            for c in got:
+                if c not in codes:
+                    close = [k for k in sorted(codes) if k.startswith(c) or c.startswith(k)][:1] or \
+                        difflib.get_close_matches(c, sorted(codes), n=1)
+                    problems.append(Problem(name, "unknown focus area" + (f"; did you mean {close[0]!r}?" if close
+                                                                          else " (see PRODUCT.md for the codes)"),
+                                            row=int(lines[i]), column=col, value=c))
+        lists[col] = tuple(parsed)
+    for i in range(n):
+        if role[i] == "host" and not lists["strengths"][i]:
+            problems.append(Problem(name, "a host with no strengths: name the focus areas it can support others in",
+                                    row=int(lines[i]), column="strengths", value=""))
+        if role[i] == "partner" and not lists["needs"][i]:
+            problems.append(Problem(name, "a partner with no needs: name the focus areas it wants to improve in",
+                                    row=int(lines[i]), column="needs", value=""))
+    flags = {}
+    for col, default in (("new_principal", False), ("accepts_new_principal", True)):
+        raw = text(col)
+        out = np.full(n, default)
+        for i, t in enumerate(raw):
+            low = t.lower()
+            if col in df and low in _TRUE:
+                out[i] = True
+            elif col in df and low in _FALSE and low != "":
+                out[i] = False
+            elif col in df and low != "":
+                problems.append(Problem(name, "must be true or false", row=int(lines[i]), column=col, value=t))
+        flags[col] = out
+    prior = tuple(frozenset(_codes(t)) for t in text("prior_partners"))
+    if problems:
+        raise InputError(problems)
+    return SchoolTable(school_id=sid, name=text("name"), district_id=text("district_id"), level=level,
+                       grade_min=grades["grade_min"].astype(np.int64), grade_max=grades["grade_max"].astype(np.int64),
+                       latitude=coords["latitude"], longitude=coords["longitude"], role=role,
+                       strengths=lists["strengths"], needs=lists["needs"], pct_poverty=shares["pct_poverty"],
+                       pct_ell=shares["pct_ell"], pct_swd=shares["pct_swd"], superintendent=text("superintendent"),
+                       prior_partners=prior, new_principal=flags["new_principal"],
+                       accepts_new_principal=flags["accepts_new_principal"], source=name)

@@ -1,0 +1,1 @@
+"""School networks: host/partner triads, quads, pairs and cohorts (or peer groups) around a shared focus area."""

@@ -1,0 +1,121 @@
+"""Decode: why each school is in its network and in its role, pods of large cohorts, and why others are left out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..focus import focus_label
+from ..io.schools import SchoolTable
+from .model import Links, haversine_km
+from .policy import NetworkPolicy
+
+if TYPE_CHECKING:
+    from .solve import Network, NetworkResult
+
+
+def _grades(t: SchoolTable, i: int) -> str:
+    def g(x: int) -> str:
+        return {-1: "PK", 0: "K"}.get(int(x), str(int(x)))
+    lo, hi = t.grade_min[i], t.grade_max[i]
+    return f"grade {g(lo)}" if lo == hi else f"grades {g(lo)}-{g(hi)}"
+
+
+def band(t: SchoolTable, i: int) -> str:
+    lo, hi = int(t.grade_min[i]), int(t.grade_max[i])
+    if hi <= 5:
+        return "elementary"
+    if lo >= 9:
+        return "high"
+    if lo >= 6 and hi <= 8:
+        return "middle"
+    return "elementary" if lo <= 5 and hi <= 8 else "middle" if lo <= 8 else "high"
+
+
+def pods(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict[int, str]:
+    """Cohorts of 4 or more partners meet in pods by grade band (a band with one school joins the largest)."""
+    if policy.mode != "host" or len(net.members) < 4 or policy.pods_by == "none":
+        return {}
+    by: dict[str, list[int]] = {}
+    for m in net.members:
+        by.setdefault(band(t, m), []).append(m)
+    biggest = max(by, key=lambda b: len(by[b]))
+    out = {}
+    for b, ms in by.items():
+        for m in ms:
+            out[m] = f"{b if len(ms) >= 2 else biggest}"
+    return out
+
+
+def explain_network(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict[int, str]:
+    """school -> why it is in this network and in this role."""
+    f, h = net.focus, net.leader
+    lf = focus_label(f)
+    out = {}
+    if policy.mode == "host":
+        why_host = "applied as host" if t.role[h] == "host" else "applied as either and was chosen to host"
+        others = [s for s in t.strengths[h] if s != f]
+        out[h] = (f"host for {lf}: {why_host}; {lf} is one of its strengths"
+                  + (f" (also {', '.join(focus_label(o) for o in others)})" if others else "")
+                  + f"; {len(net.members)} partner(s) who need {lf}: "
+                  + ", ".join(str(t.school_id[m]) for m in net.members))
+    else:
+        out[h] = (f"peer group on {lf}, a need it shares with " + ", ".join(str(t.school_id[m]) for m in net.members))
+    for m in net.members:
+        km = float(haversine_km(t.latitude[m], t.longitude[m], t.latitude[h], t.longitude[h]))
+        if policy.mode == "host":
+            covered = [s for s in t.needs[m] if s in t.strengths[h]]
+            role = "applied as partner" if t.role[m] == "partner" else "applied as either; joins as a partner"
+            text = (f"partner of {t.school_id[h]} for {lf}: {role}; needs "
+                    + ", ".join(focus_label(c) for c in covered) + f", which {t.school_id[h]} has as strength"
+                    + ("s" if len(covered) > 1 else ""))
+        else:
+            shared = [s for s in t.needs[m] if s in t.needs[h]]
+            text = f"peer of {t.school_id[h]} on {lf}: both need " + ", ".join(focus_label(c) for c in shared)
+        same = (t.grade_min[m] <= t.grade_max[h]) and (t.grade_min[h] <= t.grade_max[m])
+        text += (f"; {km:.1f} km apart; serves {_grades(t, m)}, {t.school_id[h]} {_grades(t, h)}"
+                 + (" (overlapping)" if same else " (no grade in common)"))
+        if t.district_id[m] == t.district_id[h]:
+            text += "; same district"
+        if t.school_id[h] in t.prior_partners[m] or t.school_id[m] in t.prior_partners[h]:
+            text += "; worked together before"
+        out[m] = text
+    return out
+
+
+def left_out_reasons(t: SchoolTable, policy: NetworkPolicy, links: Links, networks: tuple[Network, ...]
+                     ) -> dict[int, str]:
+    placed = {net.leader for net in networks} | {m for net in networks for m in net.members}
+    out = {}
+    for i in range(len(t)):
+        if i in placed:
+            continue
+        if policy.mode == "host" and not links.member_ok[i] and not links.leader_ok[i]:
+            out[i] = "applied as host with no strengths or as partner with no needs"
+        elif not links.member_ok[i] and links.leader_ok[i]:
+            out[i] = ("applied as host; not needed: the partners within reach were better served by other hosts, "
+                      "or too few of them share one of its strengths")
+        elif i in links.ruled_out and not links.leader_ok[i]:
+            out[i] = links.ruled_out[i]
+        elif i in links.ruled_out:
+            out[i] = links.ruled_out[i] + "; and too few schools within reach to lead a network of its own"
+        else:
+            lo = policy.bounds()[0] if policy.mode == "host" else policy.peer_min_size - 1
+            out[i] = ("every network it could join is full with schools that fit better, or would stay below "
+                      f"{lo} member(s) with it" + ("" if policy.max_networks is None else
+                                                   f" (at most {policy.max_networks} networks)"))
+    return out
+
+
+def rows(result: NetworkResult) -> list[tuple[str, str, str, str, str, str]]:
+    """networks.csv rows: network_id, school_id, role, pod, focus_area, explanation."""
+    t, p = result.schools, result.policy
+    out = []
+    for net in result.networks:
+        why = explain_network(t, p, net)
+        pod = pods(t, p, net)
+        lead_role = "host" if p.mode == "host" else "peer"
+        out.append((net.network_id, str(t.school_id[net.leader]), lead_role, "", net.focus, why[net.leader]))
+        for m in net.members:
+            out.append((net.network_id, str(t.school_id[m]), "partner" if p.mode == "host" else "peer",
+                        pod.get(m, ""), net.focus, why[m]))
+    return out

@@ -1,0 +1,137 @@
+"""Encode schools and a network policy as arrays: who may host, who may join whom, and what each link is worth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, Problem
+from ..io.schools import SchoolTable
+from .policy import NetworkPolicy
+
+SCALE = 1  # weights are rounded to whole points
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+@dataclass(frozen=True)
+class Links:
+    """Candidate links u -> v (u joins the network led by v: a partner and its host, or a peer and its group's
+    anchor), with everything the solver and the explanations need, as arrays."""
+
+    leader_ok: np.ndarray  # bool per school: may lead (host, or peer anchor)
+    member_ok: np.ndarray  # bool per school: may join
+    u: np.ndarray  # member
+    v: np.ndarray  # leader
+    weight: np.ndarray  # int points for the link
+    km: np.ndarray
+    focus: tuple[tuple[str, ...], ...]  # per link: the focus areas that could be the network's and fit the member
+    leader_focus: tuple[tuple[str, ...], ...]  # per school: the focus areas a network it leads may take
+    leader_weight: np.ndarray  # int points for leading a network
+    ruled_out: dict[int, str]  # member -> why it has no link at all
+
+
+def _overlap(t: SchoolTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (t.grade_min[a] <= t.grade_max[b]) & (t.grade_min[b] <= t.grade_max[a])
+
+
+def _similarity(t: SchoolTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    diffs = np.vstack([np.abs(getattr(t, c)[a] - getattr(t, c)[b]) for c in ("pct_poverty", "pct_ell", "pct_swd")])
+    known = (~np.isnan(diffs)).sum(axis=0)
+    mean = np.where(known > 0, np.nansum(diffs, axis=0) / np.maximum(known, 1), np.nan)
+    return np.where(np.isnan(mean), 0.0, np.clip(1.0 - 10.0 * mean, 0.0, 1.0))  # unknown shares: no bonus
+
+
+def build_links(t: SchoolTable, policy: NetworkPolicy) -> Links:
+    n = len(t)
+    index = {s: i for i, s in enumerate(t.school_id.tolist())}
+    problems = [Problem("policy", "not a school in the schools file", column="avoid", value=s)
+                for pr in policy.avoid for s in pr if s not in index]
+    if problems:
+        raise InputError(problems)
+    avoid = {frozenset((index[a], index[b])) for a, b in policy.avoid}
+    peer = policy.mode == "peer"
+    has_s = np.array([bool(s) for s in t.strengths])
+    has_n = np.array([bool(s) for s in t.needs])
+    if peer:
+        leader_ok = member_ok = has_n
+        leader_focus = tuple(tuple(x) for x in t.needs)
+    else:
+        leader_ok = np.isin(t.role, ("host", "either")) & has_s
+        member_ok = np.isin(t.role, ("partner", "either")) & has_n
+        leader_focus = tuple(tuple(x) for x in t.strengths)
+    uu, vv = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    uu, vv = uu.ravel(), vv.ravel()
+    keep = (uu != vv) & member_ok[uu] & leader_ok[vv]
+    if peer:
+        keep &= uu > vv  # a group's anchor is its first member in file order
+    reasons = {"distance": np.zeros(n, bool), "district": np.zeros(n, bool), "grades": np.zeros(n, bool),
+               "focus": np.zeros(n, bool), "principal": np.zeros(n, bool)}
+    uu, vv = uu[keep], vv[keep]
+    km = haversine_km(t.latitude[uu], t.longitude[uu], t.latitude[vv], t.longitude[vv])
+    ok = np.ones(len(uu), bool)
+    for _why, bad in (("distance", km > policy.max_km if policy.max_km is not None else np.zeros(len(uu), bool)),
+                     ("district", (t.district_id[uu] != t.district_id[vv]) if policy.same_district
+                      else np.zeros(len(uu), bool)),
+                     ("grades", ~_overlap(t, uu, vv) if policy.grade_band == "require_same"
+                      else np.zeros(len(uu), bool)),
+                     ("principal", t.new_principal[uu] & ~t.accepts_new_principal[vv])):
+        ok &= ~bad
+    fits = []
+    for a, b in zip(uu.tolist(), vv.tolist(), strict=True):
+        fits.append(tuple(f for f in leader_focus[b] if f in t.needs[a]))
+    fits_any = np.array([bool(f) for f in fits], dtype=bool)
+    if policy.require_focus_match:
+        ok &= fits_any
+    ok &= np.array([frozenset((a, b)) not in avoid for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], bool)
+    # Why a member has no link: the first filter that removed its last candidate leader.
+    for i in np.flatnonzero(member_ok):
+        mine = uu == i
+        if ok[mine].any():
+            continue
+        cand = mine.copy()
+        for why, bad in (("focus", ~fits_any if policy.require_focus_match else np.zeros(len(uu), bool)),
+                         ("grades", ~_overlap(t, uu, vv) if policy.grade_band == "require_same"
+                          else np.zeros(len(uu), bool)),
+                         ("district", (t.district_id[uu] != t.district_id[vv]) if policy.same_district
+                          else np.zeros(len(uu), bool)),
+                         ("distance", km > policy.max_km if policy.max_km is not None else np.zeros(len(uu), bool)),
+                         ("principal", t.new_principal[uu] & ~t.accepts_new_principal[vv])):
+            if cand.any() and not (cand & ~bad).any():
+                reasons[why][i] = True
+                break
+            cand &= ~bad
+    uu, vv, km = uu[ok], vv[ok], km[ok]
+    fits = tuple(f for f, k in zip(fits, ok.tolist(), strict=True) if k)
+    peer_cover = [len(set(t.needs[a]) & set(t.needs[b])) for a, b in zip(uu.tolist(), vv.tolist(), strict=True)]
+    cover = np.array(peer_cover if peer else [len(set(t.needs[a]) & set(t.strengths[b]))
+                                              for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=float)
+    same_supt = (t.superintendent[uu] == t.superintendent[vv]) & (t.superintendent[uu] != "")
+    prior = np.array([t.school_id[b] in t.prior_partners[a] or t.school_id[a] in t.prior_partners[b]
+                      for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=float)
+    w = (policy.weight_placed * (1.0 if policy.require_focus_match else 0.5)
+         + policy.weight_cover * np.maximum(cover - 1, 0)
+         + policy.weight_grade * (_overlap(t, uu, vv) if policy.grade_band != "any" else 0)
+         - policy.weight_km * km
+         + policy.weight_population * _similarity(t, uu, vv)
+         + policy.weight_superintendent * same_supt
+         + policy.weight_prior * prior)
+    ruled = {}
+    words = {"focus": "no host within the rules is strong in any of its needs" if not peer
+             else "no other school within the rules shares one of its needs",
+             "grades": "no host that fits its needs serves any of its grades",
+             "district": "no host that fits its needs is in its district",
+             "distance": f"no host that fits its needs is within {policy.max_km:g} km" if policy.max_km else "",
+             "principal": "the hosts that fit its needs do not take a school with a new principal"}
+    for why, mask in reasons.items():
+        for i in np.flatnonzero(mask):
+            ruled[int(i)] = words[why]
+    return Links(leader_ok=leader_ok, member_ok=member_ok, u=uu.astype(np.int64), v=vv.astype(np.int64),
+                 weight=np.rint(w).astype(np.int64), km=km, focus=fits, leader_focus=leader_focus,
+                 leader_weight=np.full(n, int(round(policy.weight_placed)), dtype=np.int64), ruled_out=ruled)

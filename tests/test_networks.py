@@ -1,0 +1,186 @@
+"""School networks: the optimum equals an independent brute force on small cases; every network keeps the rules;
+bad schools files and impossible policies get clear errors; the CLI writes its three files at once."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.cli import main as cli
+from matcher.errors import InputError
+from matcher.io.schools import SchoolTable, read_schools
+from matcher.networks.explain import rows
+from matcher.networks.model import haversine_km
+from matcher.networks.policy import network_policy_from_dict
+from matcher.networks.solve import NetworkResult, form_networks
+
+from .reference_networks import best_networks
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+CODES = ("rigorous_instruction", "supportive_environment", "collaborative_teachers")
+HEADER = "school_id,name,district_id,level,grade_min,grade_max,latitude,longitude,role,strengths,needs"
+
+
+def _table(schools: list[dict[str, Any]]) -> SchoolTable:
+    n = len(schools)
+    return SchoolTable(
+        school_id=np.array([s["id"] for s in schools], dtype=object), name=np.array(["x"] * n, dtype=object),
+        district_id=np.array([s["district"] for s in schools], dtype=object),
+        level=np.array(["elementary"] * n, dtype=object), grade_min=np.array([s["gmin"] for s in schools]),
+        grade_max=np.array([s["gmax"] for s in schools]), latitude=np.array([s["lat"] for s in schools]),
+        longitude=np.array([s["lon"] for s in schools]), role=np.array([s["role"] for s in schools], dtype=object),
+        strengths=tuple(tuple(s["strengths"]) for s in schools), needs=tuple(tuple(s["needs"]) for s in schools),
+        pct_poverty=np.full(n, np.nan), pct_ell=np.full(n, np.nan), pct_swd=np.full(n, np.nan),
+        superintendent=np.array([""] * n, dtype=object), prior_partners=tuple(frozenset() for _ in schools),
+        new_principal=np.array([s.get("new_principal", False) for s in schools]),
+        accepts_new_principal=np.array([s.get("accepts_new_principal", True) for s in schools]))
+
+
+@st.composite
+def school_sets(draw: Any) -> list[dict[str, Any]]:
+    n = draw(st.integers(3, 7))
+    out = []
+    for i in range(n):
+        g0 = draw(st.integers(0, 9))
+        out.append({"id": f"S{i}", "role": draw(st.sampled_from(("host", "partner", "either"))),
+                    "strengths": draw(st.lists(st.sampled_from(CODES), max_size=2, unique=True)),
+                    "needs": draw(st.lists(st.sampled_from(CODES), max_size=2, unique=True)),
+                    "lat": 36.0 + draw(st.integers(0, 20)) / 100, "lon": -86.0 + draw(st.integers(0, 20)) / 100,
+                    "gmin": g0, "gmax": g0 + draw(st.integers(0, 3)), "district": draw(st.sampled_from("AB")),
+                    "new_principal": draw(st.booleans()), "accepts_new_principal": draw(st.booleans())})
+    return out
+
+
+POLICIES: list[dict[str, Any]] = [
+    {}, {"shape": "pair"}, {"shape": "quad"}, {"shape": "cohort", "min_partners": 2, "max_partners": 5},
+    {"min_partners": 1, "max_partners": 3, "host_capacity": 2}, {"max_km": 12.0}, {"same_district": True},
+    {"grade_band": "require_same"}, {"grade_band": "any", "weight_km": 5.0}, {"require_focus_match": False},
+    {"max_networks": 1, "min_partners": 1, "max_partners": 4}, {"avoid": [["S0", "S1"], ["S2", "S3"]]},
+    {"mode": "peer"}, {"mode": "peer", "peer_min_size": 2, "peer_max_size": 3, "require_focus_match": False},
+]
+
+
+def check(result: NetworkResult) -> float:
+    """Every rule holds; returns the objective recomputed from the links."""
+    t, p, links = result.schools, result.policy, result.links
+    weight = {(int(a), int(b)): int(w) for a, b, w in zip(links.u, links.v, links.weight, strict=True)}
+    seen: set[int] = set()
+    lo, hi = p.bounds() if p.mode == "host" else (p.peer_min_size - 1, p.peer_max_size - 1)
+    hi = min(hi, p.capacity()) if p.mode == "host" else hi
+    total = 0.0
+    for net in result.networks:
+        schools = [net.leader, *net.members]
+        assert not seen & set(schools)
+        seen |= set(schools)
+        assert lo <= len(net.members) <= hi
+        leader_focus = t.needs[net.leader] if p.mode == "peer" else t.strengths[net.leader]
+        assert net.focus in leader_focus
+        if p.mode == "host":
+            assert t.role[net.leader] in ("host", "either")
+        total += round(p.weight_placed)
+        for m in net.members:
+            assert (m, net.leader) in weight
+            total += weight[m, net.leader]
+            if p.require_focus_match:
+                assert net.focus in t.needs[m]
+            elif net.focus in t.needs[m]:
+                total += round(p.weight_placed / 2)
+            if p.max_km is not None:
+                assert haversine_km(t.latitude[m], t.longitude[m], t.latitude[net.leader],
+                                    t.longitude[net.leader]) <= p.max_km
+    assert p.max_networks is None or len(result.networks) <= p.max_networks
+    assert set(result.left_out) == set(range(len(t))) - seen
+    assert all(result.left_out.values())
+    return total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schools=school_sets(), which=st.integers(0, len(POLICIES) - 1))
+def test_optimum_equals_brute_force(schools: list[dict[str, Any]], which: int) -> None:
+    raw = POLICIES[which]
+    policy = network_policy_from_dict(raw).replace(workers=1)
+    result = form_networks(_table(schools), policy)
+    assert result.summary["optimal"]
+    assert check(result) == result.summary["objective"]
+    assert result.summary["objective"] == best_networks(schools, raw)
+
+
+def test_every_policy_on_the_sample_keeps_the_rules() -> None:
+    t = read_schools(SAMPLES / "schools.csv")
+    for raw in POLICIES[:-2] + [{"mode": "peer"}]:
+        result = form_networks(t, network_policy_from_dict({k: v for k, v in raw.items() if k != "avoid"}))
+        assert result.summary["optimal"]
+        assert check(result) == result.summary["objective"]
+        for _, school, role, _, focus, why in rows(result):
+            assert focus.replace("_", " ") in why and (role in ("host", "peer") or school not in why)
+
+
+def test_cohorts_meet_in_pods_by_grade_band() -> None:
+    t = read_schools(SAMPLES / "schools.csv")
+    result = form_networks(t, network_policy_from_dict({"shape": "cohort", "min_partners": 4, "max_partners": 8,
+                                                        "require_focus_match": False}))
+    cohort = [r for r in rows(result) if r[2] == "partner"]
+    assert cohort and all(r[3] in ("elementary", "middle", "high") for r in cohort)
+
+
+def _write(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "schools.csv"
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return path
+
+
+def test_bad_schools_file_names_row_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, [
+        "A,a,D1,elementary,K,5,36.1,-86.1,host,,rigorous_instruction",  # host with no strengths
+        "B,b,D1,middle,6,8,95,-86.1,partner,,rigor",  # bad latitude, unknown focus code
+        "C,c,D1,middle,8,6,36.1,-86.1,chief,rigorous_instruction,",  # grades reversed, unknown role
+        "C,c,D1,castle,6,8,36.1,-86.1,either,rigorous_instruction,",  # duplicate id, unknown level
+    ])
+    with pytest.raises(InputError) as err:
+        read_schools(path)
+    found = {(p.row, p.column) for p in err.value.problems}
+    assert {(2, "strengths"), (3, "latitude"), (3, "needs"), (4, "grade_min"), (4, "role"), (5, "school_id"),
+            (5, "level")} <= found
+    unknown = next(p for p in err.value.problems if p.column == "needs" and p.row == 3)
+    assert unknown.value == "rigor" and "rigorous_instruction" in unknown.message
+
+
+def test_impossible_policies_say_which_setting(tmp_path: Path) -> None:
+    for raw, column in (({"min_partners": 5, "max_partners": 3}, "min_partners"),
+                        ({"shape": "quad", "host_capacity": 2}, "host_capacity"),
+                        ({"shape": "hexad"}, "shape"), ({"max_km": -1}, "max_km"), ({"colour": 1}, "colour"),
+                        ({"peer_min_size": 5, "peer_max_size": 4}, "peer_min_size"), ({"min_partners": 0},
+                                                                                        "min_partners")):
+        with pytest.raises(InputError) as err:
+            network_policy_from_dict(raw)
+        assert err.value.problems[0].column == column
+    t = read_schools(SAMPLES / "schools.csv")
+    with pytest.raises(InputError) as err:
+        form_networks(t, network_policy_from_dict({"avoid": [["S0001", "NOPE"]]}))
+    assert err.value.problems[0].value == "NOPE"
+
+
+def test_cli_writes_three_files_or_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "nets"
+    assert cli(["networks", str(SAMPLES / "schools.csv"), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["optimal"] is True and summary["gap"] == 0.0
+    with (out / "networks.csv").open() as fh:
+        got = list(csv.DictReader(fh))
+    assert {r["role"] for r in got} == {"host", "partner"}
+    assert len({r["network_id"] for r in got}) == summary["n_networks"]
+    with (out / "unassigned.csv").open() as fh:
+        left = list(csv.DictReader(fh))
+    assert len(left) == summary["n_left_out"] and all(r["reason"] for r in left)
+    assert len(got) + len(left) == summary["n_schools"]
+    bad = _write(tmp_path, ["A,a,D1,elementary,K,5,36.1,-86.1,host,,rigorous_instruction"])
+    assert cli(["networks", str(bad), "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()
+    assert "a host with no strengths" in capsys.readouterr().err
