@@ -62,7 +62,7 @@ POLICIES: list[dict[str, Any]] = [
     {}, {"shape": "pair"}, {"shape": "quad"}, {"shape": "cohort", "min_partners": 2, "max_partners": 5},
     {"min_partners": 1, "max_partners": 3, "host_capacity": 2}, {"max_km": 12.0}, {"same_district": True},
     {"grade_band": "require_same"}, {"grade_band": "any", "weight_km": 5.0}, {"require_focus_match": False},
-    {"max_networks": 1, "min_partners": 1, "max_partners": 4}, {"avoid": [["S0", "S1"], ["S2", "S3"]]},
+    {"max_networks": 1, "min_partners": 1, "max_partners": 4}, {"avoid": [["S0", "S1"], ["S1", "S2"]]},
     {"mode": "peer"}, {"mode": "peer", "peer_min_size": 2, "peer_max_size": 3, "require_focus_match": False},
 ]
 
@@ -184,3 +184,44 @@ def test_cli_writes_three_files_or_nothing(tmp_path: Path, capsys: pytest.Captur
     assert cli(["networks", str(bad), "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
     assert "a host with no strengths" in capsys.readouterr().err
+
+
+def test_facilitators_get_the_least_total_travel(tmp_path: Path) -> None:
+    import itertools
+
+    from matcher.networks.facilitators import assign_facilitators, read_facilitators
+    t = read_schools(SAMPLES / "schools.csv")
+    result = form_networks(t, network_policy_from_dict({"shape": "pair"}))
+    nets = result.networks
+    assert len(nets) >= 5
+    path = tmp_path / "fac.csv"
+    path.write_text("facilitator_id,latitude,longitude,caseload\nF1,35.9,-86.3,2\nF2,35.6,-85.9,3\nF3,36.2,-85.7,\n")
+    fac = read_facilitators(path, default_caseload=2)
+    got = assign_facilitators(result, fac)
+    assert sorted(n for _, n, _ in got) == sorted(n.network_id for n in nets)
+    load = {f: sum(1 for g, *_ in got if g == f) for f in ("F1", "F2", "F3")}
+    assert load["F1"] <= 2 and load["F2"] <= 3 and load["F3"] <= 2
+    # brute force: every way to give each network a facilitator within caseloads
+    caps = {"F1": 2, "F2": 3, "F3": 2}
+    where = {f: (float(fac.latitude[i]), float(fac.longitude[i])) for i, f in enumerate(fac.facilitator_id)}
+
+    def km(f: str, net: Any) -> float:
+        return float(haversine_km(where[f][0], where[f][1], t.latitude[net.leader], t.longitude[net.leader]))
+    best = min(sum(km(f, n) for f, n in zip(choice, nets, strict=True))
+               for choice in itertools.product(caps, repeat=len(nets))
+               if all(choice.count(f) <= c for f, c in caps.items()))
+    assert sum(k for *_, k in got) == pytest.approx(best, abs=0.01)
+
+
+def test_facilitator_problems_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from matcher.networks.facilitators import read_facilitators
+    path = tmp_path / "fac.csv"
+    path.write_text("facilitator_id,latitude,longitude,caseload\nF1,95,-86.3,2\nF1,35.6,-85.9,zero\n")
+    with pytest.raises(InputError) as err:
+        read_facilitators(path)
+    assert {(p.row, p.column) for p in err.value.problems} == {(2, "latitude"), (3, "facilitator_id"),
+                                                               (3, "caseload")}
+    path.write_text("facilitator_id,latitude,longitude,caseload\nF1,35.9,-86.3,1\n")
+    out = tmp_path / "out"
+    assert cli(["networks", str(SAMPLES / "schools.csv"), "--out", str(out), "--facilitators", str(path)]) == 2
+    assert "can carry only 1" in capsys.readouterr().err and not out.exists()

@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("schools", help="schools CSV (PRODUCT.md: role, strengths, needs, grades, coordinates, ...)")
     w.add_argument("--out", required=True, help="output folder: networks.csv, unassigned.csv, summary.json")
     w.add_argument("--policy", help="network policy file (TOML/JSON): shape, sizes, hard rules, weights")
+    w.add_argument("--facilitators", help="facilitators CSV (facilitator_id, latitude, longitude[, caseload]): "
+                                          "assign each network one, least total travel")
+    w.add_argument("--caseload", type=int, default=4, help="networks per facilitator when the file has no caseload")
     w.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
     v = sub.add_parser("serve", help="run the REST API (uvicorn); storage from MATCHER_DATABASE_URL")
@@ -198,6 +201,7 @@ def _networks(args: argparse.Namespace) -> int:
     import json
 
     from .io.schools import read_schools
+    from .networks.facilitators import assign_facilitators, read_facilitators
     from .networks.outputs import write_networks
     from .networks.policy import load_network_policy
     from .networks.solve import form_networks
@@ -208,10 +212,14 @@ def _networks(args: argparse.Namespace) -> int:
         problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
     policy = _collect(problems, load_network_policy, args.policy)
     schools = _collect(problems, read_schools, args.schools, policy.focus_areas or None if policy else None)
+    fac = _collect(problems, read_facilitators, args.facilitators, args.caseload) if args.facilitators else None
+    if args.caseload < 1:
+        problems.append(Problem("command line", "must be at least 1", column="--caseload", value=str(args.caseload)))
     if problems or policy is None or schools is None:
         raise InputError(problems)
     result = form_networks(schools, policy)
-    write_networks(result, out)
+    assigned = assign_facilitators(result, fac) if fac is not None else None
+    write_networks(result, out, assigned)
     s = result.summary
     if args.json:
         print(json.dumps(s, indent=2))

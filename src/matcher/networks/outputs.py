@@ -30,9 +30,25 @@ def unassigned_csv(result: NetworkResult) -> str:
     return buf.getvalue()
 
 
-def write_networks(result: NetworkResult, out_dir: str | Path) -> Path:
+def facilitators_csv(assigned: list[tuple[str, str, float]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(("facilitator_id", "network_id", "km_to_host"))
+    w.writerows(assigned)
+    return buf.getvalue()
+
+
+def write_networks(result: NetworkResult, out_dir: str | Path,
+                   facilitators: list[tuple[str, str, float]] | None = None) -> Path:
+    """The three files (and facilitators.csv when facilitators were assigned), published together."""
+    summary = dict(result.summary)
+    if facilitators is not None:
+        summary["facilitator_km_total"] = round(sum(k for *_, k in facilitators), 3)
+        summary["n_facilitators_used"] = len({f for f, *_ in facilitators})
     with staged_directory(Path(out_dir)) as stage:
         (stage / "networks.csv").write_text(networks_csv(result))
         (stage / "unassigned.csv").write_text(unassigned_csv(result))
-        (stage / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if facilitators is not None:
+            (stage / "facilitators.csv").write_text(facilitators_csv(facilitators))
     return Path(out_dir)
