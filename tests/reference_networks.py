@@ -64,6 +64,13 @@ def block_value(block: list[int], schools: list[dict[str, Any]], p: dict[str, An
     ids = [schools[i]["id"] for i in block]
     if any(frozenset((a, b)) in avoid for a in ids for b in ids if a != b):
         return None
+    if p.get("max_years") is not None:  # old network-mates past the limit may not meet again
+        for a in block:
+            for b in block:
+                A, B = schools[a], schools[b]
+                if a != b and A.get("last") and A.get("last") == B.get("last") and \
+                        max(A.get("years", 0), B.get("years", 0)) >= p["max_years"]:
+                    return None
     best = None
     leaders = [min(block)] if peer else block
     for h in leaders:
@@ -99,14 +106,21 @@ def block_value(block: list[int], schools: list[dict[str, Any]], p: dict[str, An
     return best
 
 
-def best_networks(schools: list[dict[str, Any]], p: dict[str, Any]) -> float:
-    """The optimum of the network objective over every partition of the schools."""
-    best = 0.0
+def best_networks(schools: list[dict[str, Any]], p: dict[str, Any]) -> float | None:
+    """The optimum of the network objective over every partition of the schools (None: no valid partition)."""
+    best: float | None = None
     cache: dict[tuple[int, ...], float | None] = {}
+    by_id = {s["id"]: i for i, s in enumerate(schools)}
+    groups = [{i for i, s in enumerate(schools) if s.get("last") and s["last"] == schools[by_id[x]]["last"]}
+              for x in p.get("stay", [])]
     for part in partitions(list(range(len(schools)))):
         total, n_networks, ok = 0.0, 0, True
+        for g in groups:  # each stay group inside one block that is a network
+            block = next(b for b in part if next(iter(g)) in b)
+            if not g <= set(block) or len(block) == 1:
+                ok = False
         for block in part:
-            if len(block) == 1:
+            if len(block) == 1 or not ok:
                 continue
             key = tuple(block)
             if key not in cache:
@@ -118,5 +132,5 @@ def best_networks(schools: list[dict[str, Any]], p: dict[str, Any]) -> float:
             total += v
             n_networks += 1
         if ok and (p.get("max_networks") is None or n_networks <= p["max_networks"]):
-            best = max(best, total)
+            best = total if best is None else max(best, total)
     return best

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.cli import main as cli
-from matcher.errors import InputError
+from matcher.errors import InfeasibleError, InputError
 from matcher.io.schools import SchoolTable, read_schools
 from matcher.networks.explain import rows
 from matcher.networks.model import haversine_km
@@ -40,7 +40,9 @@ def _table(schools: list[dict[str, Any]]) -> SchoolTable:
         pct_poverty=np.full(n, np.nan), pct_ell=np.full(n, np.nan), pct_swd=np.full(n, np.nan),
         superintendent=np.array([""] * n, dtype=object), prior_partners=tuple(frozenset() for _ in schools),
         new_principal=np.array([s.get("new_principal", False) for s in schools]),
-        accepts_new_principal=np.array([s.get("accepts_new_principal", True) for s in schools]))
+        accepts_new_principal=np.array([s.get("accepts_new_principal", True) for s in schools]),
+        last_network=np.array([s.get("last", "") for s in schools], dtype=object),
+        years_in_network=np.array([s.get("years", 0) for s in schools]))
 
 
 @st.composite
@@ -54,7 +56,8 @@ def school_sets(draw: Any) -> list[dict[str, Any]]:
                     "needs": draw(st.lists(st.sampled_from(CODES), max_size=2, unique=True)),
                     "lat": 36.0 + draw(st.integers(0, 20)) / 100, "lon": -86.0 + draw(st.integers(0, 20)) / 100,
                     "gmin": g0, "gmax": g0 + draw(st.integers(0, 3)), "district": draw(st.sampled_from("AB")),
-                    "new_principal": draw(st.booleans()), "accepts_new_principal": draw(st.booleans())})
+                    "new_principal": draw(st.booleans()), "accepts_new_principal": draw(st.booleans()),
+                    "last": draw(st.sampled_from(("", "L1", "L2"))), "years": draw(st.integers(0, 3))})
     return out
 
 
@@ -64,6 +67,8 @@ POLICIES: list[dict[str, Any]] = [
     {"grade_band": "require_same"}, {"grade_band": "any", "weight_km": 5.0}, {"require_focus_match": False},
     {"max_networks": 1, "min_partners": 1, "max_partners": 4}, {"avoid": [["S0", "S1"], ["S1", "S2"]]},
     {"mode": "peer"}, {"mode": "peer", "peer_min_size": 2, "peer_max_size": 3, "require_focus_match": False},
+    {"max_years": 2, "min_partners": 1, "max_partners": 3},
+    {"stay": ["S0"], "require_focus_match": False, "min_partners": 1, "max_partners": 4, "grade_band": "any"},
 ]
 
 
@@ -106,15 +111,24 @@ def check(result: NetworkResult) -> float:
 def test_optimum_equals_brute_force(schools: list[dict[str, Any]], which: int) -> None:
     raw = POLICIES[which]
     policy = network_policy_from_dict(raw).replace(workers=1)
+    if raw.get("stay") and not schools[0]["last"]:
+        with pytest.raises(InputError):
+            form_networks(_table(schools), policy)
+        return
+    best = best_networks(schools, raw)
+    if best is None:  # the stay rule cannot hold: the error says so
+        with pytest.raises(InfeasibleError, match="must stay with last year's network"):
+            form_networks(_table(schools), policy)
+        return
     result = form_networks(_table(schools), policy)
     assert result.summary["optimal"]
     assert check(result) == result.summary["objective"]
-    assert result.summary["objective"] == best_networks(schools, raw)
+    assert result.summary["objective"] == best
 
 
 def test_every_policy_on_the_sample_keeps_the_rules() -> None:
     t = read_schools(SAMPLES / "schools.csv")
-    for raw in POLICIES[:-2] + [{"mode": "peer"}]:
+    for raw in POLICIES[:-4] + [{"mode": "peer"}]:
         result = form_networks(t, network_policy_from_dict({k: v for k, v in raw.items() if k != "avoid"}))
         assert result.summary["optimal"]
         assert check(result) == result.summary["objective"]
@@ -225,3 +239,46 @@ def test_facilitator_problems_are_clear(tmp_path: Path, capsys: pytest.CaptureFi
     out = tmp_path / "out"
     assert cli(["networks", str(SAMPLES / "schools.csv"), "--out", str(out), "--facilitators", str(path)]) == 2
     assert "can carry only 1" in capsys.readouterr().err and not out.exists()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schools=school_sets(), which=st.integers(len(POLICIES) - 2, len(POLICIES) - 1))
+def test_history_rules_equal_brute_force(schools: list[dict[str, Any]], which: int) -> None:
+    """stay (with last year's network) and max_years, against the brute force more often than the mix above."""
+    test_optimum_equals_brute_force.hypothesis.inner_test(schools, which)
+
+
+def _school(i: str, role: str, lat: float, last: str = "", years: int = 0) -> dict[str, Any]:
+    return {"id": i, "role": role, "strengths": ["rigorous_instruction"] if role == "host" else [],
+            "needs": [] if role == "host" else ["rigorous_instruction"], "lat": lat, "lon": -86.0, "gmin": 0,
+            "gmax": 5, "district": "A", "last": last, "years": years}
+
+
+def test_stay_keeps_last_years_network_and_max_years_splits_it() -> None:
+    schools = [_school("H1", "host", 36.00), _school("H2", "host", 36.30, "L1", 3),
+               _school("P1", "partner", 36.01, "L1", 3), _school("P2", "partner", 36.02),
+               _school("P3", "partner", 36.31), _school("P4", "partner", 36.03)]
+    t = _table(schools)
+
+    def network_of(result: NetworkResult, school: str) -> set[str]:
+        i = list(t.school_id).index(school)
+        net = next(n for n in result.networks if i in (n.leader, *n.members))
+        return {str(t.school_id[j]) for j in (net.leader, *net.members)}
+    free = form_networks(t, network_policy_from_dict({}))
+    assert "H2" not in network_of(free, "P1")  # H1 is 33 km closer
+    stay = form_networks(t, network_policy_from_dict({"stay": ["P1"]}))
+    assert {"H2", "P1"} <= network_of(stay, "P1")
+    assert stay.summary["objective"] < free.summary["objective"]
+    assert {"H2", "P1"} <= network_of(form_networks(t, network_policy_from_dict({"stay": ["H2"]})), "P1")
+    with pytest.raises(InfeasibleError, match="H2, P1"):
+        form_networks(t, network_policy_from_dict({"stay": ["P1"], "max_years": 3}))
+    apart = form_networks(t, network_policy_from_dict({"max_years": 3, "weight_km": 0}))
+    assert "H2" not in network_of(apart, "P1")
+    # two partners of one old network stay together, with whichever host suits them both
+    pair = [_school("H1", "host", 36.00), _school("H2", "host", 36.30), _school("P1", "partner", 36.01),
+            _school("P2", "partner", 36.02, "L2"), _school("P3", "partner", 36.31),
+            _school("P4", "partner", 36.29, "L2")]
+    t = _table(pair)
+    free = form_networks(t, network_policy_from_dict({}))
+    assert "P4" not in network_of(free, "P2")
+    assert "P4" in network_of(form_networks(t, network_policy_from_dict({"stay": ["P2"]})), "P2")

@@ -16,7 +16,7 @@ from .teachers import _cell, _lines, _numbers, _read_csv
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
             "strengths", "needs")
 OPTIONAL = ("enrollment", "pct_poverty", "pct_ell", "pct_swd", "superintendent", "prior_partners", "new_principal",
-            "accepts_new_principal")
+            "accepts_new_principal", "last_network", "years_in_network")
 LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
 ROLES = ("host", "partner", "either")
 _GRADE_WORDS = {"PK": -1, "K": 0, "KG": 0}
@@ -45,6 +45,8 @@ class SchoolTable:
     prior_partners: tuple[frozenset[str], ...]
     new_principal: np.ndarray  # bool
     accepts_new_principal: np.ndarray  # bool (default true)
+    last_network: np.ndarray | None = None  # last year's network id ("" for none)
+    years_in_network: np.ndarray | None = None  # int years already spent in it (0 when not given)
     source: str = ""
 
     def __len__(self) -> int:
@@ -172,6 +174,15 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                 problems.append(Problem(name, "must be true or false", row=int(lines[i]), column=col, value=t))
         flags[col] = out
     prior = tuple(frozenset(_codes(t)) for t in text("prior_partners"))
+    years = np.zeros(n, dtype=np.int64)
+    if "years_in_network" in df:
+        raw = text("years_in_network")
+        for i, v in enumerate(raw):
+            if v and (not v.isdigit()):
+                problems.append(Problem(name, "must be a whole number of years (blank for 0)", row=int(lines[i]),
+                                        column="years_in_network", value=v))
+            elif v:
+                years[i] = int(v)
     if problems:
         raise InputError(problems)
     return SchoolTable(school_id=sid, name=text("name"), district_id=text("district_id"), level=level,
@@ -180,4 +191,5 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                        strengths=lists["strengths"], needs=lists["needs"], pct_poverty=shares["pct_poverty"],
                        pct_ell=shares["pct_ell"], pct_swd=shares["pct_swd"], superintendent=text("superintendent"),
                        prior_partners=prior, new_principal=flags["new_principal"],
-                       accepts_new_principal=flags["accepts_new_principal"], source=name)
+                       accepts_new_principal=flags["accepts_new_principal"], last_network=text("last_network"),
+                       years_in_network=years, source=name)

@@ -35,6 +35,8 @@ class Links:
     leader_focus: tuple[tuple[str, ...], ...]  # per school: the focus areas a network it leads may take
     leader_weight: np.ndarray  # int points for leading a network
     ruled_out: dict[int, str]  # member -> why it has no link at all
+    avoid: tuple[tuple[int, int], ...] = ()  # never in one network (the avoid list, and max_years)
+    together: tuple[tuple[int, ...], ...] = ()  # each group placed, all in one network (stay)
 
 
 def _overlap(t: SchoolTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -53,9 +55,23 @@ def build_links(t: SchoolTable, policy: NetworkPolicy) -> Links:
     index = {s: i for i, s in enumerate(t.school_id.tolist())}
     problems = [Problem("policy", "not a school in the schools file", column="avoid", value=s)
                 for pr in policy.avoid for s in pr if s not in index]
+    last = t.last_network if t.last_network is not None else np.full(n, "", dtype=object)
+    years = t.years_in_network if t.years_in_network is not None else np.zeros(n, dtype=np.int64)
+    for s in policy.stay:
+        if s not in index:
+            problems.append(Problem("policy", "not a school in the schools file", column="stay", value=s))
+        elif not last[index[s]]:
+            problems.append(Problem("policy", "has no last_network in the schools file to stay with", column="stay",
+                                    value=s))
     if problems:
         raise InputError(problems)
     avoid = {frozenset((index[a], index[b])) for a, b in policy.avoid}
+    if policy.max_years is not None:
+        for a in range(n):
+            for b in range(a + 1, n):
+                if last[a] and last[a] == last[b] and max(years[a], years[b]) >= policy.max_years:
+                    avoid.add(frozenset((a, b)))
+    together = sorted({tuple(int(i) for i in np.flatnonzero(last == last[index[s]])) for s in policy.stay})
     peer = policy.mode == "peer"
     has_s = np.array([bool(s) for s in t.strengths])
     has_n = np.array([bool(s) for s in t.needs])
@@ -134,4 +150,5 @@ def build_links(t: SchoolTable, policy: NetworkPolicy) -> Links:
             ruled[int(i)] = words[why]
     return Links(leader_ok=leader_ok, member_ok=member_ok, u=uu.astype(np.int64), v=vv.astype(np.int64),
                  weight=np.rint(w).astype(np.int64), km=km, focus=fits, leader_focus=leader_focus,
-                 leader_weight=np.full(n, int(round(policy.weight_placed)), dtype=np.int64), ruled_out=ruled)
+                 leader_weight=np.full(n, int(round(policy.weight_placed)), dtype=np.int64), ruled_out=ruled,
+                 avoid=tuple(sorted(tuple(sorted(p)) for p in avoid)), together=tuple(together))

@@ -29,6 +29,10 @@ class NetworkPolicy:
     max_km: float | None = None
     same_district: bool = False
     avoid: tuple[tuple[str, str], ...] = ()
+    # Schools that must stay with last year's network (the schools file's last_network column): each is placed,
+    # together with every other applicant of its old network.
+    stay: tuple[str, ...] = ()
+    max_years: int | None = None  # schools this many years in one network may not be together again
     # Weights (points per placed school, per extra need covered, ...); focus alignment dominates by default.
     weight_placed: float = 1000.0
     weight_cover: float = 100.0
@@ -86,6 +90,11 @@ def network_policy_from_dict(data: dict[str, Any], source: str = "policy") -> Ne
                                         value=repr(value)))
             else:
                 values[key] = tuple((a, b) for a, b in value)
+        elif key == "stay":
+            if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+                problems.append(Problem(source, "must be a list of school ids", column=key, value=repr(value)))
+            else:
+                values[key] = tuple(value)
         elif key == "focus_areas":
             if not isinstance(value, list) or not value or not all(isinstance(x, str) and x for x in value):
                 problems.append(Problem(source, "must be a non-empty list of focus-area codes", column=key,
@@ -93,7 +102,7 @@ def network_policy_from_dict(data: dict[str, Any], source: str = "policy") -> Ne
             else:
                 values[key] = tuple(value)
         elif key in ("min_partners", "max_partners", "host_capacity", "max_networks", "peer_min_size",
-                     "peer_max_size", "workers"):
+                     "peer_max_size", "workers", "max_years"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 problems.append(Problem(source, "must be a whole number of at least 1", column=key,
                                         value=repr(value)))
@@ -132,6 +141,7 @@ def policy_dict(policy: NetworkPolicy) -> dict[str, Any]:
     out = {k: getattr(policy, k) for k in _FIELDS}
     out["avoid"] = [list(p) for p in policy.avoid]
     out["focus_areas"] = list(policy.focus_areas)
+    out["stay"] = list(policy.stay)
     return out
 
 

@@ -68,14 +68,25 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links) -> tuple[list[tu
             m.Add(a <= x[k])
             m.Add(a <= sum(fit)) if fit else m.Add(a == 0)
             align.append(a)
-    index = {s: i for i, s in enumerate(t.school_id.tolist())}
-    for a_id, b_id in policy.avoid:  # two members of one network
-        a, b = index[a_id], index[b_id]
+    link = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(links.u, links.v, strict=True))}
+
+    def xv(a: int, b: int) -> Any:
+        return x[link[a, b]] if (a, b) in link else 0
+
+    for a, b in links.avoid:  # never two members of one network (leader-member links are already left out)
         for h in leaders:
-            ka = [k for k in by_u.get(a, []) if links.v[k] == h]
-            kb = [k for k in by_u.get(b, []) if links.v[k] == h]
-            if ka and kb:
-                m.Add(x[ka[0]] + x[kb[0]] <= 1)
+            if (a, h) in link and (b, h) in link:
+                m.Add(x[link[a, h]] + x[link[b, h]] <= 1)
+    for group in links.together:  # placed, and all in one network
+        for a in group:
+            m.Add(sum(x[k] for k in by_u.get(a, [])) + (y[a] if a in y else 0) == 1)
+        for a, b in zip(group, group[1:], strict=False):
+            for h in set(leaders) - {a, b}:
+                m.Add(xv(a, h) == xv(b, h))
+            if b in y:
+                m.Add(y[b] <= xv(a, b))
+            if a in y:
+                m.Add(y[a] <= xv(b, a))
     if policy.max_networks is not None:
         m.Add(sum(y.values()) <= policy.max_networks)
     bonus = int(round(policy.weight_placed / 2))
@@ -88,7 +99,10 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links) -> tuple[list[tu
     solver.parameters.linearization_level = 2  # the LP relaxation proves the small and mid-sized cases quickly
     status = solver.Solve(m)
     if status == cp_model.INFEASIBLE:
-        raise InfeasibleError("no set of networks satisfies the policy's hard rules")
+        groups = "; ".join(", ".join(str(t.school_id[i]) for i in g) for g in links.together)
+        raise InfeasibleError("no set of networks satisfies the policy's hard rules" + (
+            f": the schools that must stay with last year's network ({groups}) cannot form one network each under "
+            "the size, focus, distance and grade rules" if links.together else ""))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise SolverError(f"CP-SAT found no solution within {policy.time_limit_seconds:g} s "
                           f"(status {solver.StatusName(status)})")
