@@ -282,3 +282,10 @@ def test_stay_keeps_last_years_network_and_max_years_splits_it() -> None:
     free = form_networks(t, network_policy_from_dict({}))
     assert "P4" not in network_of(free, "P2")
     assert "P4" in network_of(form_networks(t, network_policy_from_dict({"stay": ["P2"]})), "P2")
+
+
+def test_policy_settings_read_back_to_the_same_policy() -> None:
+    from matcher.networks.policy import policy_dict
+    for raw in POLICIES + [{"focus_areas": ["a", "b"], "max_km": 3, "stay": ["S1"]}]:
+        p = network_policy_from_dict(raw)
+        assert network_policy_from_dict(json.loads(json.dumps(policy_dict(p)))) == p

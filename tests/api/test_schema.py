@@ -38,7 +38,8 @@ MAX_EXAMPLES = 30  # per operation and backend
 # Tokens for real ids (letters and underscores: URL quoting of generated path parameters leaves them alone).
 DATASET, PAIRING, SCHOOL = "REAL_dataset", "REAL_pairing", "REAL_school"
 TINY_DATASET, TINY_RUN = "REAL_tiny_dataset", "REAL_tiny_run"
-PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL}
+NETWORKS = "REAL_networks"
+PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL, "network_run_id": NETWORKS}
 NUL = "a\x00b"  # valid in JSON and in a query string; PostgreSQL text cannot hold it
 NOT_UTF8 = b'{"note": "caf\xe9"}'  # Latin-1, sent raw as an application/json body
 
@@ -169,8 +170,12 @@ def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
         assert r.status_code == 201, r.text
         tiny = r.json()["id"]
         tiny_run = _succeeded(client, headers, tiny)
+        with (SAMPLES / "schools.csv").open("rb") as fh:
+            r = client.post("/v1/networks", files={"file": ("schools.csv", fh, "text/csv")}, headers=headers)
+        assert r.status_code == 201, r.text
+        networks = r.json()["id"]
     return Seeded(app, key, {DATASET: dataset, PAIRING: run, SCHOOL: "S0001", TINY_DATASET: tiny,
-                             TINY_RUN: tiny_run})
+                             TINY_RUN: tiny_run, NETWORKS: networks})
 
 
 @schema.parametrize()

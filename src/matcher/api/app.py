@@ -13,7 +13,7 @@ from ..store.db import current_revision, head_revision, open_engine, upgrade
 from . import errors
 from .jobs import JobRunner
 from .limits import BodyLimit
-from .routers import audit, datasets, health, pairings
+from .routers import audit, datasets, health, networks, pairings
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "runs, principals' re-matches. Every /v1 route needs 'Authorization: Bearer <key>'.")
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_upload_bytes)
-    for r in (health.router, datasets.router, pairings.router, audit.router):
+    for r in (health.router, datasets.router, pairings.router, networks.router, audit.router):
         app.include_router(r)
     return app

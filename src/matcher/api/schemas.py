@@ -231,3 +231,40 @@ class Health(BaseModel):
     status: str
     database: str | None = None
     schema_revision: str | None = None
+
+
+class NetworkSchoolOut(BaseModel):
+    school_id: str
+    role: Literal["host", "partner", "peer"]
+    pod: str
+    explanation: str
+
+
+class NetworkOut(BaseModel):
+    network_id: str
+    leader: str = Field(description="the host (or a peer group's first school)")
+    members: list[str]
+    focus_area: str
+    schools: list[NetworkSchoolOut]
+
+
+class NetworkRunOut(BaseModel):
+    id: Id
+    name: str
+    revision: int
+    latest_revision: int
+    policy: dict[str, Any]
+    summary: dict[str, Any]
+    networks: list[NetworkOut]
+    left_out: dict[str, str] = Field(description="school_id -> why it is in no network")
+    created_at: datetime
+    created_by: str
+
+
+class NetworkRematchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    revision: int = Field(ge=0, le=2**31 - 1, description="the revision the district office saw")
+    network_id: str = Field(max_length=50, description="the network to form again; the others are kept")
+    remove: list[str] = Field([], description="schools that leave the program")
+    avoid: list[tuple[str, str]] = Field([], description="schools that must not be together")
+    note: str | None = Field(None, max_length=2000)

@@ -4,7 +4,7 @@ latitude, longitude, role, strengths, needs, and optional population, superinten
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,20 @@ class SchoolTable:
 
     def __len__(self) -> int:
         return len(self.school_id)
+
+    def subset(self, rows: list[int]) -> SchoolTable:
+        """A new table of the given rows, in that order; this one is unchanged."""
+        idx = np.asarray(rows, dtype=np.int64)
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                out[f.name] = v[idx]
+            elif isinstance(v, tuple):
+                out[f.name] = tuple(v[i] for i in rows)
+            else:
+                out[f.name] = v
+        return SchoolTable(**out)
 
 
 def _codes(text: str) -> tuple[str, ...]:

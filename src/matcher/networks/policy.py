@@ -138,11 +138,12 @@ def load_network_policy(path: str | Path | None) -> NetworkPolicy:
 
 
 def policy_dict(policy: NetworkPolicy) -> dict[str, Any]:
+    """JSON-ready settings that network_policy_from_dict reads back to the same policy (unset ones left out)."""
     out = {k: getattr(policy, k) for k in _FIELDS}
     out["avoid"] = [list(p) for p in policy.avoid]
     out["focus_areas"] = list(policy.focus_areas)
     out["stay"] = list(policy.stay)
-    return out
+    return {k: v for k, v in out.items() if v is not None and not (k == "focus_areas" and not v)}
 
 
 __all__ = ["NetworkPolicy", "network_policy_from_dict", "load_network_policy", "policy_dict"]

@@ -139,3 +139,27 @@ audit_log = Table(
     Column("detail", Text, nullable=False),  # JSON text: the request and the outcome
     Index("ix_audit_log_target", "target"),
 )
+
+# School networks (migration 0002): the uploaded schools file and policy, and numbered revisions of the whole set
+# of networks (revision 0 is the solve; a re-match of one network adds the next, keeping the others).
+network_runs = Table(
+    "network_runs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("schools_csv", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+)
+
+network_revisions = Table(
+    "network_revisions", metadata,
+    Column("run_id", String(36), ForeignKey("network_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+    Column("request", NULLABLE_JSON),
+    Column("networks", JSON, nullable=False),
+    Column("left_out", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
