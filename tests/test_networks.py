@@ -289,3 +289,29 @@ def test_policy_settings_read_back_to_the_same_policy() -> None:
     for raw in POLICIES + [{"focus_areas": ["a", "b"], "max_km": 3, "stay": ["S1"]}]:
         p = network_policy_from_dict(raw)
         assert network_policy_from_dict(json.loads(json.dumps(policy_dict(p)))) == p
+
+
+def test_named_schools_and_impossible_sizes(tmp_path: Path) -> None:
+    lines = ["H1,a,D1,elementary,K,5,36.00,-86.0,host,rigorous_instruction,",
+             "H2,b,D1,elementary,K,5,36.10,-86.0,host,rigorous_instruction,",
+             "P1,c,D1,elementary,K,5,36.01,-86.0,partner,,rigorous_instruction",
+             "P2,d,D1,elementary,K,5,36.09,-86.0,partner,,rigorous_instruction"]
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join([HEADER + ",named_schools", *[x + "," for x in lines[:2]], lines[2] + ",H2",
+                               lines[3] + ","]) + "\n")
+    t = read_schools(path)
+    pair = {"shape": "pair"}
+    near = form_networks(t, network_policy_from_dict(pair))
+    asked = form_networks(t, network_policy_from_dict({**pair, "weight_named": 50}))
+
+    def host_of(result: NetworkResult, school: str) -> str:
+        i = list(t.school_id).index(school)
+        return str(t.school_id[next(n.leader for n in result.networks if i in n.members)])
+    assert host_of(near, "P1") == "H1" and host_of(asked, "P1") == "H2"
+    assert "asked to work together" in " ".join(r[5] for r in rows(asked))
+    quads = form_networks(t, network_policy_from_dict({"shape": "quad"}))  # two partners cannot make a quad
+    assert quads.networks == () and all("below 3" in why or "not needed" in why for why in quads.left_out.values())
+    path.write_text("\n".join([HEADER + ",named_schools", lines[0] + ",NOPE"]) + "\n")
+    with pytest.raises(InputError) as err:
+        read_schools(path)
+    assert (err.value.problems[0].column, err.value.problems[0].value) == ("named_schools", "NOPE")

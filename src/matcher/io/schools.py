@@ -16,7 +16,7 @@ from .teachers import _cell, _lines, _numbers, _read_csv
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
             "strengths", "needs")
 OPTIONAL = ("enrollment", "pct_poverty", "pct_ell", "pct_swd", "superintendent", "prior_partners", "new_principal",
-            "accepts_new_principal", "last_network", "years_in_network")
+            "accepts_new_principal", "last_network", "years_in_network", "named_schools")
 LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
 ROLES = ("host", "partner", "either")
 _GRADE_WORDS = {"PK": -1, "K": 0, "KG": 0}
@@ -47,6 +47,7 @@ class SchoolTable:
     accepts_new_principal: np.ndarray  # bool (default true)
     last_network: np.ndarray | None = None  # last year's network id ("" for none)
     years_in_network: np.ndarray | None = None  # int years already spent in it (0 when not given)
+    named_schools: tuple[frozenset[str], ...] | None = None  # schools it asked to work with
     source: str = ""
 
     def __len__(self) -> int:
@@ -188,6 +189,11 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                 problems.append(Problem(name, "must be true or false", row=int(lines[i]), column=col, value=t))
         flags[col] = out
     prior = tuple(frozenset(_codes(t)) for t in text("prior_partners"))
+    named = tuple(frozenset(_codes(t)) for t in text("named_schools"))
+    for col, lists_ in (("prior_partners", prior), ("named_schools", named)):
+        for i, ids in enumerate(lists_):
+            for s in sorted(ids - set(sid)):
+                problems.append(Problem(name, "not a school_id of this file", row=int(lines[i]), column=col, value=s))
     years = np.zeros(n, dtype=np.int64)
     if "years_in_network" in df:
         raw = text("years_in_network")
@@ -206,4 +212,4 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                        pct_ell=shares["pct_ell"], pct_swd=shares["pct_swd"], superintendent=text("superintendent"),
                        prior_partners=prior, new_principal=flags["new_principal"],
                        accepts_new_principal=flags["accepts_new_principal"], last_network=text("last_network"),
-                       years_in_network=years, source=name)
+                       years_in_network=years, named_schools=named, source=name)

@@ -78,6 +78,9 @@ def explain_network(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict
             text += "; same district"
         if t.school_id[h] in t.prior_partners[m] or t.school_id[m] in t.prior_partners[h]:
             text += "; worked together before"
+        named = t.named_schools or ()
+        if named and (t.school_id[h] in named[m] or t.school_id[m] in named[h]):
+            text += "; asked to work together"
         out[m] = text
     return out
 

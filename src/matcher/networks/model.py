@@ -131,13 +131,17 @@ def build_links(t: SchoolTable, policy: NetworkPolicy) -> Links:
     same_supt = (t.superintendent[uu] == t.superintendent[vv]) & (t.superintendent[uu] != "")
     prior = np.array([t.school_id[b] in t.prior_partners[a] or t.school_id[a] in t.prior_partners[b]
                       for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=float)
+    named_sets = t.named_schools if t.named_schools is not None else tuple(frozenset() for _ in range(n))
+    named = np.array([t.school_id[b] in named_sets[a] or t.school_id[a] in named_sets[b]
+                      for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=float)
     w = (policy.weight_placed * (1.0 if policy.require_focus_match else 0.5)
          + policy.weight_cover * np.maximum(cover - 1, 0)
          + policy.weight_grade * (_overlap(t, uu, vv) if policy.grade_band != "any" else 0)
          - policy.weight_km * km
          + policy.weight_population * _similarity(t, uu, vv)
          + policy.weight_superintendent * same_supt
-         + policy.weight_prior * prior)
+         + policy.weight_prior * prior
+         + policy.weight_named * named)
     ruled = {}
     words = {"focus": "no host within the rules is strong in any of its needs" if not peer
              else "no other school within the rules shares one of its needs",

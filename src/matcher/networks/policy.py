@@ -41,6 +41,7 @@ class NetworkPolicy:
     weight_population: float = 0.0  # per unit of similarity (1 - mean |share difference| x 10)
     weight_superintendent: float = 0.0
     weight_prior: float = 0.0
+    weight_named: float = 0.0  # when either school named the other (the schools file's named_schools)
     focus_areas: tuple[str, ...] = ()  # a program's own list (default: the bundled taxonomies)
     time_limit_seconds: float = 60.0
     # CP-SAT search threads. 8 on a 2-core machine: its 8-thread portfolio includes the complete LP-based searches
