@@ -189,11 +189,8 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                 problems.append(Problem(name, "must be true or false", row=int(lines[i]), column=col, value=t))
         flags[col] = out
     prior = tuple(frozenset(_codes(t)) for t in text("prior_partners"))
+    # Schools named here may not have applied this year: ids outside the file are kept and simply never met.
     named = tuple(frozenset(_codes(t)) for t in text("named_schools"))
-    for col, lists_ in (("prior_partners", prior), ("named_schools", named)):
-        for i, ids in enumerate(lists_):
-            for s in sorted(ids - set(sid)):
-                problems.append(Problem(name, "not a school_id of this file", row=int(lines[i]), column=col, value=s))
     years = np.zeros(n, dtype=np.int64)
     if "years_in_network" in df:
         raw = text("years_in_network")
