@@ -71,6 +71,15 @@ def block_value(block: list[int], schools: list[dict[str, Any]], p: dict[str, An
                 if a != b and A.get("last") and A.get("last") == B.get("last") and \
                         max(A.get("years", 0), B.get("years", 0)) >= p["max_years"]:
                     return None
+    if peer:  # peers meet each other: distance, district and grade rules hold between every two of them
+        for a in block:
+            for b in block:
+                A, B = schools[a], schools[b]
+                if a < b and ((p.get("max_km") is not None and km(A, B) > p["max_km"]) or
+                              (p.get("same_district") and A["district"] != B["district"]) or
+                              (p.get("grade_band", "prefer_same") == "require_same" and
+                               not (A["gmin"] <= B["gmax"] and B["gmin"] <= A["gmax"]))):
+                    return None
     best = None
     leaders = [min(block)] if peer else block
     for h in leaders:

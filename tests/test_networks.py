@@ -67,6 +67,7 @@ POLICIES: list[dict[str, Any]] = [
     {"grade_band": "require_same"}, {"grade_band": "any", "weight_km": 5.0}, {"require_focus_match": False},
     {"max_networks": 1, "min_partners": 1, "max_partners": 4}, {"avoid": [["S0", "S1"], ["S1", "S2"]]},
     {"mode": "peer"}, {"mode": "peer", "peer_min_size": 2, "peer_max_size": 3, "require_focus_match": False},
+    {"mode": "peer", "max_km": 15.0, "grade_band": "require_same", "require_focus_match": False},
     {"max_years": 2, "min_partners": 1, "max_partners": 3},
     {"stay": ["S0"], "require_focus_match": False, "min_partners": 1, "max_partners": 4, "grade_band": "any"},
 ]
@@ -128,7 +129,7 @@ def test_optimum_equals_brute_force(schools: list[dict[str, Any]], which: int) -
 
 def test_every_policy_on_the_sample_keeps_the_rules() -> None:
     t = read_schools(SAMPLES / "schools.csv")
-    for raw in POLICIES[:-4] + [{"mode": "peer"}]:
+    for raw in POLICIES[:-5] + [{"mode": "peer"}]:
         result = form_networks(t, network_policy_from_dict({k: v for k, v in raw.items() if k != "avoid"}))
         assert result.summary["optimal"]
         assert check(result) == result.summary["objective"]
@@ -313,3 +314,14 @@ def test_named_schools_and_impossible_sizes(tmp_path: Path) -> None:
     assert quads.networks == () and all("below 3" in why or "not needed" in why for why in quads.left_out.values())
     path.write_text("\n".join([HEADER + ",named_schools", lines[0] + ",ELSEWHERE"]) + "\n")
     assert read_schools(path).named_schools == (frozenset({"ELSEWHERE"}),)  # a school that did not apply
+
+
+def test_peer_groups_keep_the_distance_limit_between_every_two() -> None:
+    """Three schools 20 km apart in a line: no group of 3 within 25 km, in whatever order the file lists them."""
+    def peer(i: str, lat: float) -> dict[str, Any]:
+        return {**_school(i, "partner", lat), "role": "either"}
+    a, b, c = peer("A", 36.0), peer("B", 36.18), peer("C", 36.36)
+    policy = network_policy_from_dict({"mode": "peer", "max_km": 25})
+    for order in ([a, b, c], [b, a, c], [c, b, a]):
+        assert form_networks(_table(order), policy).networks == ()
+    assert len(form_networks(_table([b, a, c]), network_policy_from_dict({"mode": "peer"})).networks) == 1

@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from ..errors import InfeasibleError, SolverError
 from ..io.schools import SchoolTable
-from .model import Links, build_links
+from .model import Links, build_links, haversine_km
 from .policy import NetworkPolicy, policy_dict
 
 
@@ -32,6 +32,16 @@ class NetworkResult:
     policy: NetworkPolicy
     schools: SchoolTable
     links: Links
+
+
+def _compatible(t: SchoolTable, policy: NetworkPolicy, a: int, b: int) -> bool:
+    if policy.max_km is not None and float(haversine_km(t.latitude[a], t.longitude[a], t.latitude[b],
+                                                        t.longitude[b])) > policy.max_km:
+        return False
+    if policy.same_district and t.district_id[a] != t.district_id[b]:
+        return False
+    overlap = t.grade_min[a] <= t.grade_max[b] and t.grade_min[b] <= t.grade_max[a]
+    return bool(overlap) or policy.grade_band != "require_same"
 
 
 DECODE_MARGIN = 0.5  # seconds kept back from the time limit for decoding and reasons
@@ -64,6 +74,7 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float
     align = []
     for k in range(len(links.u)):
         h = int(links.v[k])
+        m.AddImplication(x[k], y[h])  # a tighter relaxation than the capacity row alone
         fit = [z[h, f] for f in links.focus[k]]
         if policy.require_focus_match:
             m.Add(x[k] <= sum(fit))  # a member joins only for a focus it shares with the network
@@ -81,6 +92,13 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float
         for h in leaders:
             if (a, h) in link and (b, h) in link:
                 m.Add(x[link[a, h]] + x[link[b, h]] <= 1)
+    if policy.mode == "peer":  # peers meet each other, not only the anchor: the hard rules hold pairwise
+        for h in leaders:
+            ks = by_v.get(h, [])
+            for i, ka in enumerate(ks):
+                for kb in ks[i + 1:]:
+                    if not _compatible(t, policy, int(links.u[ka]), int(links.u[kb])):
+                        m.Add(x[ka] + x[kb] <= 1)
     for group in links.together:  # placed, and all in one network
         for a in group:
             m.Add(sum(x[k] for k in by_u.get(a, [])) + (y[a] if a in y else 0) == 1)
