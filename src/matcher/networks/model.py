@@ -99,32 +99,45 @@ def build_links(t: SchoolTable, policy: NetworkPolicy) -> Links:
                       else np.zeros(len(uu), bool)),
                      ("principal", t.new_principal[uu] & ~t.accepts_new_principal[vv])):
         ok &= ~bad
-    fits = []
-    for a, b in zip(uu.tolist(), vv.tolist(), strict=True):
-        fits.append(tuple(f for f in leader_focus[b] if f in t.needs[a]))
-    fits_any = np.array([bool(f) for f in fits], dtype=bool)
+    # Focus areas as bitmasks, so the fit test is one vectorized AND over every candidate pair.
+    bit = {f: 1 << j for j, f in enumerate(sorted({f for x in (*t.needs, *leader_focus) for f in x}))}
+    need_mask = np.array([sum(bit[f] for f in x) for x in t.needs], dtype=object).astype(np.int64) \
+        if len(bit) < 63 else None
+    lead_mask = np.array([sum(bit[f] for f in x) for x in leader_focus], dtype=object).astype(np.int64) \
+        if len(bit) < 63 else None
+    if need_mask is not None and lead_mask is not None:
+        fits_any = (need_mask[uu] & lead_mask[vv]) != 0
+    else:  # more focus areas than bits: the plain way
+        fits_any = np.array([any(f in t.needs[a] for f in leader_focus[b])
+                             for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=bool)
     if policy.require_focus_match:
         ok &= fits_any
-    ok &= np.array([frozenset((a, b)) not in avoid for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], bool)
+    if avoid:
+        codes = uu.astype(np.int64) * n + vv
+        banned = np.array([a * n + b for pr in avoid for a in pr for b in pr if a != b], dtype=np.int64)
+        ok &= ~np.isin(codes, banned)
     # Why a member has no link: the first filter that removed its last candidate leader.
-    for i in np.flatnonzero(member_ok):
-        mine = uu == i
-        if ok[mine].any():
-            continue
-        cand = mine.copy()
-        for why, bad in (("focus", ~fits_any if policy.require_focus_match else np.zeros(len(uu), bool)),
-                         ("grades", ~_overlap(t, uu, vv) if policy.grade_band == "require_same"
-                          else np.zeros(len(uu), bool)),
-                         ("district", (t.district_id[uu] != t.district_id[vv]) if policy.same_district
-                          else np.zeros(len(uu), bool)),
-                         ("distance", km > policy.max_km if policy.max_km is not None else np.zeros(len(uu), bool)),
-                         ("principal", t.new_principal[uu] & ~t.accepts_new_principal[vv])):
-            if cand.any() and not (cand & ~bad).any():
-                reasons[why][i] = True
-                break
-            cand &= ~bad
+    no_link = member_ok & (np.bincount(uu[ok], minlength=n) == 0)
+    if no_link.any():
+        none = np.zeros(len(uu), bool)
+        filters = (("focus", ~fits_any if policy.require_focus_match else none),
+                   ("grades", ~_overlap(t, uu, vv) if policy.grade_band == "require_same" else none),
+                   ("district", (t.district_id[uu] != t.district_id[vv]) if policy.same_district else none),
+                   ("distance", km > policy.max_km if policy.max_km is not None else none),
+                   ("principal", t.new_principal[uu] & ~t.accepts_new_principal[vv]))
+        order = np.argsort(uu, kind="stable")
+        bounds = np.searchsorted(uu[order], np.arange(n + 1))
+        for i in np.flatnonzero(no_link):
+            mine = order[bounds[i]:bounds[i + 1]]
+            cand = np.ones(len(mine), bool)
+            for why, bad in filters:
+                if cand.any() and not (cand & ~bad[mine]).any():
+                    reasons[why][i] = True
+                    break
+                cand &= ~bad[mine]
     uu, vv, km = uu[ok], vv[ok], km[ok]
-    fits = tuple(f for f, k in zip(fits, ok.tolist(), strict=True) if k)
+    fits = tuple(tuple(f for f in leader_focus[b] if f in t.needs[a]) for a, b in zip(uu.tolist(), vv.tolist(),
+                                                                                      strict=True))
     peer_cover = [len(set(t.needs[a]) & set(t.needs[b])) for a, b in zip(uu.tolist(), vv.tolist(), strict=True)]
     cover = np.array(peer_cover if peer else [len(set(t.needs[a]) & set(t.strengths[b]))
                                               for a, b in zip(uu.tolist(), vv.tolist(), strict=True)], dtype=float)
