@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api serve key postgres samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks serve key postgres samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench: install-test
 
 bench-api: install-test
 	$(BIN)/python benchmarks/api.py
+
+bench-networks: install-test
+	$(BIN)/python benchmarks/networks.py
 
 samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
