@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--caseload", type=int, default=4, help="networks per facilitator when the file has no caseload")
     w.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
+    from .teams.command import add_parser as add_teams
+
+    add_teams(sub)
+
     v = sub.add_parser("serve", help="run the REST API (uvicorn); storage from MATCHER_DATABASE_URL")
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
@@ -231,6 +235,12 @@ def _networks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _teams(args: argparse.Namespace) -> int:
+    from .teams.command import run
+
+    return run(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -276,8 +286,8 @@ def _db(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"pair": _pair, "synth": _synth, "networks": _networks, "serve": _serve, "keys": _keys,
-                "db": _db}[args.command](args)
+        return {"pair": _pair, "synth": _synth, "networks": _networks, "teams": _teams, "serve": _serve,
+                "keys": _keys, "db": _db}[args.command](args)
     except InputError as exc:
         shown = exc.problems[:MAX_PRINTED_PROBLEMS]
         print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)

@@ -31,7 +31,7 @@ def _shared_text(table: TeacherTable, rows: list[int], group_by: str) -> str:
     """What every member has in common, in words."""
     common = int(np.bitwise_and.reduce(table.grades[rows]))
     subjects = {table.subject[r] for r in rows}
-    subject = next(iter(subjects)) if len(subjects) == 1 and "" not in subjects else ""
+    subject = next(iter(subjects)).replace("_", " ") if len(subjects) == 1 and "" not in subjects else ""
     grades = [_grade_name(g) for g in grade_list(common)]
     grade_words = (f"grade {grades[0]}" if len(grades) == 1 else f"grades {_and(grades)}") if grades else ""
     if group_by == "any":
@@ -55,10 +55,11 @@ def team_text(table: TeacherTable, school: SchoolData, policy: TeamPolicy, focus
     strong = [who(i) for i, _ in team if school.strong[i, focus]]
     learning = [who(i) for i, _ in team if school.weak[i, focus]]
     others = [who(i) for i, _ in team if not school.strong[i, focus] and not school.weak[i, focus]]
-    parts = [f"Shared focus: {label(table.rubric.indicators[focus])}"
-             + (f", a reinforcement area for {_and(strong)}" if strong else "")
-             + (" and" if strong and learning else ",") * bool(learning)
-             + (f" a refinement area for {_and(learning)}" if learning else "") + "."]
+    parts = [f"Shared focus: {label(table.rubric.indicators[focus])}."]
+    areas = ([f"reinforcement area for {_and(strong)}"] if strong else []) + (
+        [f"refinement area for {_and(learning)}"] if learning else [])
+    text = "; ".join(areas)
+    parts.append(text[:1].upper() + text[1:] + ".")
     if others:
         parts.append(f"Also on the team: {_and(others)}.")
     if policy.template:
@@ -144,16 +145,17 @@ def unassigned_reasons(table: TeacherTable, school: SchoolData, policy: TeamPoli
                                     f"({policy.time_limit_seconds:g} s); the school's optimum was not proven, so a "
                                     "better arrangement may place them.")
         elif policy.template:
-            out[i] = ("teams_full", "Every template place they fit is taken in the school's teams, and another team "
-                                    "with them would need colleagues who are in teams worth as much or more to the "
-                                    "school.")
+            out[i] = ("teams_full", "Every template place they fit is taken in the school's teams. Another team "
+                                    "with them would need colleagues who are already in teams that do as much or "
+                                    "more for the school.")
         else:
             full = [f"{school.school_id}-T{j + 1}" for j, keys in enumerate(team_keys) if keys & set(school.keys[i])]
-            joined = (f"Every team they could join is full ({policy.max_size} teachers: {_and(full)}), and"
-                      if full else f"No team was formed among the colleagues who {share_many}, and")
-            out[i] = ("teams_full", f"{joined} a team with them would need colleagues who are in teams worth as "
-                                    "much or more to the school (more members working on their team's focus, or "
-                                    "more teachers placed).")
+            joined = (f"Every team they could join is full ({policy.max_size} teachers: {_and(full)})."
+                      if full else f"No team was formed among the colleagues who {share_many}.")
+            out[i] = ("teams_full", f"{joined} Any {'other ' if full else ''}team with them would need colleagues "
+                                    "who are already in "
+                                    "teams that do as much or more for the school (teachers working on their team's "
+                                    "focus first, then teachers placed).")
     return out
 
 

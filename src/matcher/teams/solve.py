@@ -10,15 +10,19 @@ area of at least one member and, with require_strong_member, a reinforcement are
 at least one other. A teacher is in at most one team; opted-out and unscored teachers are in none (an unscored
 school leader may fill a template's leader place).
 
-Model (CP-SAT, per independent group of teachers): teams with the same key and focus are interchangeable, so the
-model chooses, per class (key, focus), the number of teams n_c and which teachers join the class (x_ic), not the
-teams themselves. The teachers of a class can be dealt into n_c valid teams exactly when min_size * n_c <= |class|
-<= max_size * n_c, at least n_c of them are strong in the focus and at least n_c work on it: deal one strong
-teacher and one learner to each team, then the rest evenly. With a template a class is a focus, slot s takes
-exactly count_s * n_c of the class's teachers, and a strong teacher and a learner from different slots (or one
-slot of count >= 2) can be paired for every team whenever the counts allow (Hall's condition), so decoding is a
-bipartite matching. There is no team symmetry left to break and the relaxation is tight: schools of 150 teachers
-solve in well under a second.
+Model: teams with the same key (the grade, subject, ... they share) and focus are interchangeable, so the model
+chooses, per class (key, focus), the number of teams n_c and which teachers join the class, not the teams
+themselves: there is no team symmetry to break. The teachers of a class can be dealt into n_c valid teams exactly
+when min_size * n_c <= |class| <= max_size * n_c, at least n_c of them are strong in the focus and at least n_c
+work on it: deal one strong teacher and one learner to each team, then the rest evenly. With a template a class
+is a focus and slot s takes exactly count_s * n_c of its teachers; a strong teacher and a learner from different
+slots (or one slot of count >= 2) can then be paired for every team (Hall's condition), so decoding is a
+bipartite matching. formulation.py has the rows.
+
+Solving, per group of teachers who could share a team (_solve_group): a greedy start, the LP relaxation (HiGHS)
+as a bound and for reduced-cost fixing, CP-SAT on what survives. Optimality is proven by a bound unless the time
+limit (policy.time_limit_seconds per group) runs out first; then the summary says optimal: false and gives the
+gap in learners.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
+from scipy import sparse
 
 from ..errors import SolverError
 from ..io.teachers import TeacherTable
 from ..parallel import fork_map
 from .encode import SchoolData, TeamClass, encode_school, team_classes, thresholds
 from .explain import team_text, unassigned_reasons
+from .formulation import Formulation, formulate, lp_bound, lp_rows
+from .heuristic import greedy
 from .model import TeamPolicy, team_policy_to_dict
 from .result import Team, TeamsResult, Unassigned
 
@@ -64,64 +71,180 @@ class _Solved:
     """One group's answer: teacher -> (class, slot), teams per class, learners, placed, bound and proof."""
 
     def __init__(self, join: dict[int, tuple[int, int]], n_teams: dict[int, int], learners: int, placed: int,
-                 learner_bound: int, proven: bool):
+                 learner_bound: int, proven: bool, method: str):
         self.join, self.n_teams = join, n_teams
         self.learners, self.placed, self.learner_bound, self.proven = learners, placed, learner_bound, proven
+        self.method = method
+
+
+class _Run:
+    """A CP-SAT answer over the formulation's columns: chosen columns, teams per class, proof, objective bound."""
+
+    def __init__(self, chosen: np.ndarray, n: np.ndarray, proven: bool, bound: int):
+        self.chosen, self.n, self.proven, self.bound = chosen, n, proven, bound
+
+
+def _cpsat(f: Formulation, policy: TeamPolicy, cols: np.ndarray, time_limit: float, min_learners: int = 0,
+           cap: int | None = None, hint: np.ndarray | None = None,
+           learners_only: bool = False) -> tuple[_Run | None, bool]:
+    """Maximise weight * learners + placed (or the learners alone) over the columns `cols`, the others at 0.
+
+    cap: a valid upper bound on that objective, so that CP-SAT stops as soon as a solution reaches it.
+    Returns (the answer or None, whether CP-SAT proved that no solution exists)."""
+    model = cp_model.CpModel()
+    n = [model.new_int_var(0, int(most), f"n{g}") for g, most in enumerate(f.max_teams.tolist())]
+    x = [model.new_bool_var(f"x{j}") for j in cols.tolist()]
+    n_g = len(f.classes)
+    members: list[list[cp_model.IntVar]] = [[] for _ in range(n_g)]
+    weak: list[list[cp_model.IntVar]] = [[] for _ in range(n_g)]
+    strong: list[list[cp_model.IntVar]] = [[] for _ in range(n_g)]
+    n_s = max(1, len(policy.template))
+    slot: list[list[cp_model.IntVar]] = [[] for _ in range(n_g * n_s)]
+    teacher: list[list[cp_model.IntVar]] = [[] for _ in range(len(f.teachers))]
+    learners: list[cp_model.IntVar] = []
+    for var, g, w, st, r, s in zip(x, f.col_class[cols].tolist(), f.col_weak[cols].tolist(),
+                                   f.col_strong[cols].tolist(), f.col_row[cols].tolist(), f.col_slot[cols].tolist(),
+                                   strict=True):
+        members[g].append(var)
+        teacher[r].append(var)
+        slot[g * n_s + s].append(var)
+        if w:
+            weak[g].append(var)
+            learners.append(var)
+        if st:
+            strong[g].append(var)
+    for g in range(n_g):
+        if not weak[g] or (policy.require_strong_member and not strong[g]):
+            model.add(n[g] == 0)
+            for var in members[g]:
+                model.add(var == 0)
+            continue
+        model.add(cp_model.LinearExpr.sum(weak[g]) >= n[g])
+        if policy.require_strong_member:
+            model.add(cp_model.LinearExpr.sum(strong[g]) >= n[g])
+        if policy.template:
+            for s, spec in enumerate(policy.template):
+                model.add(cp_model.LinearExpr.sum(slot[g * n_s + s]) == spec.count * n[g])
+        else:
+            total = cp_model.LinearExpr.sum(members[g])
+            model.add(total >= policy.min_size * n[g])
+            model.add(total <= policy.max_size * n[g])
+    for vs in teacher:
+        if len(vs) > 1:
+            model.add_at_most_one(vs)
+    n_learners = cp_model.LinearExpr.sum(learners)
+    if min_learners:
+        model.add(n_learners >= min_learners)
+    objective = n_learners if learners_only else f.weight * n_learners + cp_model.LinearExpr.sum(x)
+    if cap is not None:
+        model.add(objective <= cap)
+    model.maximize(objective)
+    if hint is not None:
+        hinted = set(hint.tolist())
+        for j, var in zip(cols.tolist(), x, strict=True):
+            model.add_hint(var, j in hinted)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # deterministic; groups are many and small
+    solver.parameters.max_time_in_seconds = time_limit
+    # Measured on synthetic states: presolve and probing cost more than they save on these models.
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.cp_model_probing_level = 0
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, status == cp_model.INFEASIBLE
+    chosen = cols[[solver.boolean_value(v) for v in x]] if len(x) else cols[:0]
+    return _Run(chosen, np.asarray([solver.value(v) for v in n], dtype=np.int64), status == cp_model.OPTIMAL,
+                int(np.floor(solver.best_objective_bound + 1e-6))), False
 
 
 def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int], policy: TeamPolicy) -> _Solved:
-    """CP-SAT over the classes `group` (indices into classes)."""
-    model = cp_model.CpModel()
-    slots = policy.template or ()
-    teachers = sorted({i for k in group for i in classes[k].members})
-    weight = len(teachers) + 1  # one more learner outweighs every teacher placed
-    by_teacher: dict[int, list[cp_model.IntVar]] = {i: [] for i in teachers}
-    terms: list[tuple[cp_model.IntVar, int, int, int, int]] = []  # (var, class, slot, teacher, coefficient)
-    counts: dict[int, cp_model.IntVar] = {}
-    for k in group:
-        c = classes[k]
-        n = model.new_int_var(0, c.max_teams, f"n{k}")
-        counts[k] = n
-        strong, weak, everyone = [], [], []
-        per_slot: list[list[cp_model.IntVar]] = [[] for _ in slots]
-        for i in c.members:
-            for s in (school.fits[i] if slots else (0,)):
-                x = model.new_bool_var(f"x{k}_{i}_{s}")
-                by_teacher[i].append(x)
-                is_weak = bool(school.weak[i, c.focus])
-                terms.append((x, k, s, i, weight * is_weak + 1))
-                everyone.append(x)
-                if is_weak:
-                    weak.append(x)
-                if school.strong[i, c.focus]:
-                    strong.append(x)
-                if slots:
-                    per_slot[s].append(x)
-        model.add(sum(weak) >= n)
-        if policy.require_strong_member:
-            model.add(sum(strong) >= n)
-        if slots:
-            for s, xs in enumerate(per_slot):
-                model.add(sum(xs) == slots[s].count * n)
+    """Exact, lexicographic (learners, then teachers placed) over the classes `group` (indices into classes).
+
+    1. A greedy start that places every teacher, and every teacher able to learn as a learner, is optimal.
+    2. Else the LP relaxation bounds the learners (b1) and its reduced costs rule out every column that cannot be
+       in a solution with t learners; CP-SAT on the surviving columns of the classes the LP uses usually finds b1
+       learners at once. Where it does not, CP-SAT decides on the columns surviving for t = b1, b1 - 1, ... whether
+       t learners are possible at all (proving "no" is quick on these small models).
+    3. With the learners settled at their optimum, a second LP (learners fixed) bounds the teachers placed, and
+       CP-SAT on that LP's classes, then if need be on every surviving column, reaches it.
+    The CP-SAT calls of one group share policy.time_limit_seconds; past it the best solution is kept, unproven.
+    """
+    deadline = time.perf_counter() + policy.time_limit_seconds
+
+    def left(most: float | None = None) -> float:
+        rest = max(0.01, deadline - time.perf_counter())
+        return rest if most is None else min(most, rest)
+
+    f = formulate(school, [classes[k] for k in group])
+    nx, everyone, weight = f.n_cols, len(f.teachers), f.weight
+    can_learn = len(np.unique(f.col_row[f.col_weak]))
+    if policy.template:
+        best = _Run(np.zeros(0, dtype=np.int64), np.zeros(len(f.classes), dtype=np.int64), False, 0)
+    else:
+        chosen, n = greedy(f, policy)
+        best = _Run(chosen, n, False, 0)
+
+    def value(run: _Run) -> tuple[int, int]:
+        return int(f.col_weak[run.chosen].sum()), len(run.chosen)
+
+    def better(run: _Run | None) -> None:
+        nonlocal best
+        if run is not None and value(run) > value(best):
+            best = run
+
+    if value(best) == (can_learn, everyone):
+        return _result(f, group, best, True, can_learn, "greedy")
+    a, rhs = lp_rows(f, policy)
+    upper = np.concatenate([np.ones(nx), f.max_teams.astype(float)])
+    c1 = np.concatenate([f.col_weak.astype(float), np.zeros(len(f.classes))])
+    lp1 = lp_bound(a, rhs, upper, c1)
+    top = min(can_learn, int(np.floor(lp1.bound + 1e-6)))
+
+    def reach(t: int) -> np.ndarray:
+        """Columns that can be in a solution with t learners (the others would push the LP bound below t)."""
+        return lp1.col_bound[:nx] >= t - 1e-6
+
+    method = "lp"
+    if value(best) != (top, everyone):
+        used = (lp1.x[nx:] > 1e-6)[f.col_class]
+        better(_cpsat(f, policy, np.flatnonzero(used & reach(top)), left(1.0), cap=weight * top + everyone)[0])
+    while value(best)[0] < top:
+        method = "cpsat"
+        run, infeasible = _cpsat(f, policy, np.flatnonzero(reach(top)), left(), min_learners=top, cap=top,
+                                 learners_only=True)
+        if run is not None:
+            better(run)
+        elif infeasible:
+            top -= 1
         else:
-            model.add(sum(everyone) >= policy.min_size * n)
-            model.add(sum(everyone) <= policy.max_size * n)
-    for xs in by_teacher.values():
-        if len(xs) > 1:
-            model.add_at_most_one(xs)
-    model.maximize(cp_model.LinearExpr.weighted_sum([t[0] for t in terms], [t[4] for t in terms]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1  # deterministic; groups are many and small
-    solver.parameters.max_time_in_seconds = policy.time_limit_seconds
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise SolverError(f"CP-SAT found no team assignment in school {school.school_id} "
-                          f"(status {solver.status_name(status)})")
-    join = {i: (k, s) for x, k, s, i, _ in terms if solver.boolean_value(x)}
-    value = int(round(solver.objective_value))
-    bound = int(np.floor(solver.best_objective_bound + 1e-6))
-    return _Solved(join, {k: int(solver.value(n)) for k, n in counts.items()}, value // weight, value % weight,
-                   bound // weight, status == cp_model.OPTIMAL)
+            return _result(f, group, best, False, top, method)
+    learners, placed = value(best)
+    if placed == everyone:
+        return _result(f, group, best, True, learners, method)
+    # The learners are optimal; a second LP bounds the teachers placed among solutions with that many learners.
+    a2 = sparse.vstack([a, sparse.csr_matrix(-c1)]).tocsr()
+    lp2 = lp_bound(a2, np.append(rhs, -learners), upper, np.concatenate([np.ones(nx), np.zeros(len(f.classes))]))
+    most = min(everyone, int(np.floor(lp2.bound + 1e-6)))
+    if placed < most:
+        cols = np.flatnonzero((lp2.x[nx:] > 1e-6)[f.col_class] & reach(learners) & (lp2.col_bound[:nx] >= most - 1e-6))
+        better(_cpsat(f, policy, cols, left(1.0), min_learners=learners, cap=weight * learners + most)[0])
+        placed = value(best)[1]
+    if placed >= most:
+        return _result(f, group, best, True, learners, method)
+    # Columns that cannot be in a solution with these learners and more teachers placed are left out.
+    keep = np.flatnonzero(reach(learners) & (lp2.col_bound[:nx] >= placed + 1 - 1e-6))
+    run, _ = _cpsat(f, policy, np.union1d(keep, best.chosen), left(), min_learners=learners,
+                    cap=weight * learners + most, hint=best.chosen)
+    better(run)
+    return _result(f, group, best, run is not None and run.proven, learners, "cpsat")
+
+
+def _result(f: Formulation, group: list[int], run: _Run, proven: bool, learner_bound: int, method: str) -> _Solved:
+    join = {int(f.col_teacher[j]): (group[int(f.col_class[j])], int(f.col_slot[j])) for j in run.chosen.tolist()}
+    n_teams = {group[g]: int(v) for g, v in enumerate(run.n.tolist())}
+    learners = int(f.col_weak[run.chosen].sum())
+    return _Solved(join, n_teams, learners, len(run.chosen), learners if proven else max(learner_bound, learners),
+                   proven, method)
 
 
 def _match(left: list[int], right: list[int], ok: Any) -> dict[int, int]:
@@ -190,8 +313,10 @@ def _school(table: TeacherTable, school: SchoolData, policy: TeamPolicy) -> tupl
     raw_teams: list[tuple[TeamClass, list[tuple[int, int]]]] = []
     learners = placed = bound = 0
     proven = True
+    methods: dict[str, int] = {}
     for group in _components(len(school), classes):
         solved = _solve_group(school, classes, group, policy)
+        methods[solved.method] = methods.get(solved.method, 0) + 1
         learners += solved.learners
         placed += solved.placed
         bound += solved.learner_bound
@@ -215,7 +340,7 @@ def _school(table: TeacherTable, school: SchoolData, policy: TeamPolicy) -> tupl
     reasons = unassigned_reasons(table, school, policy, [t for _, t in raw_teams], in_team, proven)
     unassigned = [Unassigned(school.school_id, ids[school.rows[i]], text, code) for i, (code, text) in
                   sorted(reasons.items())]
-    stats = {"learners": learners, "placed": placed, "bound": bound, "proven": proven,
+    stats = {"learners": learners, "placed": placed, "bound": bound, "proven": proven, "methods": methods,
              "seconds": time.perf_counter() - started}
     return teams, unassigned, stats
 
@@ -254,6 +379,10 @@ def form_teams(table: TeacherTable, policy: TeamPolicy | None = None, workers: i
     by_reason: dict[str, int] = {}
     for u in unassigned:
         by_reason[u.code] = by_reason.get(u.code, 0) + 1
+    methods: dict[str, int] = {}
+    for x in stats:
+        for k, v in x["methods"].items():
+            methods[k] = methods.get(k, 0) + v
     summary: dict[str, Any] = {
         "objective": learners,
         "objective_means": OBJECTIVE,
@@ -269,6 +398,7 @@ def form_teams(table: TeacherTable, policy: TeamPolicy | None = None, workers: i
         "n_unassigned": len(unassigned),
         "unassigned_by_reason": dict(sorted(by_reason.items())),
         "solve_seconds": round(time.perf_counter() - started, 4),
+        "groups_by_method": {k: methods[k] for k in ("greedy", "lp", "cpsat") if k in methods},
         "policy": team_policy_to_dict(policy),
     }
     return TeamsResult(teams, unassigned, summary, policy, table)

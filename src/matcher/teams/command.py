@@ -1,0 +1,98 @@
+"""`matcher teams`: form lesson-study or inquiry teams within every school. cli.py wires it in:
+`add_parser(subparsers)` adds the subcommand, `run(args)` does the work (InputError for bad input)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Problem
+
+GROUP_BY = ("grade_or_subject", "grade", "subject", "grade_and_subject", "any")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    t = subparsers.add_parser("teams", help="form teacher teams within every school around a shared focus indicator")
+    t.add_argument("teachers", help="teacher CSV (wide), or a long score file with --roster")
+    t.add_argument("--out", required=True, help="output folder (written all at once)")
+    t.add_argument("--size", help='team sizes, e.g. "3-6" (default) or "4"')
+    t.add_argument("--policy", help="team policy file (TOML/JSON); flags override it")
+    t.add_argument("--rubric", default="team", help="team, danielson, or a rubric file (TOML/JSON)")
+    t.add_argument("--roster", help="roster CSV when TEACHERS is a long file (teacher_id, indicator, score)")
+    t.add_argument("--group-by", dest="group_by", choices=GROUP_BY,
+                   help="what every member of a team shares (default grade_or_subject)")
+    t.add_argument("--time-limit", type=float, dest="time_limit_seconds",
+                   help="CP-SAT seconds per group of teachers (default 10); past it the summary says optimal: false")
+    t.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes for the per-school solves (default: up to 2)")
+    t.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    return t
+
+
+def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..io.teachers import read_teachers
+    from ..rubric import load_rubric
+    from .model import load_team_policy, parse_size, team_policy_from_dict
+    from .outputs import write_teams
+    from .solve import form_teams
+
+    started = time.perf_counter()
+    problems: list[Problem] = []
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    elif out.exists() and not out.is_dir():
+        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
+    flags: dict[str, Any] = {}
+    if args.size is not None:
+        size = _collect(problems, parse_size, args.size, "command line", "--size")
+        if size is not None:
+            flags["min_size"], flags["max_size"] = size
+    for key in ("group_by", "time_limit_seconds"):
+        if getattr(args, key) is not None:
+            flags[key] = getattr(args, key)
+    if args.workers < 1:
+        problems.append(Problem("command line", "must be at least 1", column="--workers", value=str(args.workers)))
+    policy = _collect(problems, load_team_policy, args.policy)
+    if policy is not None and flags:
+        policy = _collect(problems, team_policy_from_dict, flags, "command line", policy)
+    rubric = _collect(problems, load_rubric, args.rubric)
+    table = _collect(problems, read_teachers, args.teachers, rubric, args.roster) if rubric else None
+    if problems:
+        raise InputError(problems)
+    assert table is not None and policy is not None
+    result = form_teams(table, policy, workers=args.workers)
+    summary = result.summary
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
+    write_teams(result, out)
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        _print_table(summary, out)
+    return 0
+
+
+def _print_table(s: dict[str, Any], out: Path) -> None:
+    proven = "yes" if s["optimal"] else f"no ({s['unproven_schools']} schools hit the time limit; gap {s['gap']})"
+    rows: list[tuple[str, Any]] = [
+        ("schools", s["n_schools"]), ("teachers", s["n_teachers"]), ("teams", s["n_teams"]),
+        ("teachers in teams", s["n_teachers_in_teams"]), ("learners (objective)", s["objective"]),
+        ("optimal (proven)", proven), ("teachers not in a team", s["n_unassigned"])]
+    rows += [(f"  {reason}", n) for reason, n in s["unassigned_by_reason"].items()]
+    rows += [("solve seconds", s["solve_seconds"]), ("total seconds", s["elapsed_seconds"])]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    print(f"outputs: {out}/teams.csv, unassigned.csv, summary.json")
