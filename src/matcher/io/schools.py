@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..errors import InputError, Problem
 from ..focus import BUNDLED_FOCUS
@@ -83,6 +84,18 @@ def _grade(text: str) -> float:
     return g if g.is_integer() and -1 <= g <= 12 else float("nan")
 
 
+def coordinates(df: pd.DataFrame, name: str, lines: np.ndarray, problems: list[Problem]) -> dict[str, np.ndarray]:
+    """The latitude and longitude columns as floats; every cell that is not a valid coordinate is a problem."""
+    coords = {}
+    for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
+        vals, _ = _numbers(df, col)
+        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
+            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
+                                    column=col, value=_cell(df, col, i)))
+        coords[col] = vals
+    return coords
+
+
 def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -> SchoolTable:
     """Read a schools CSV, raising InputError with every problem (file, row, column, value)."""
     path = Path(path)
@@ -139,13 +152,7 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
     for i in np.flatnonzero(grades["grade_min"] > grades["grade_max"]):
         problems.append(Problem(name, "grade_min is above grade_max", row=int(lines[i]), column="grade_min",
                                 value=f"{text('grade_min')[i]} > {text('grade_max')[i]}"))
-    coords = {}
-    for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
-        vals, _ = _numbers(df, col)
-        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
-            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
-                                    column=col, value=_cell(df, col, i)))
-        coords[col] = vals
+    coords = coordinates(df, name, lines, problems)
     shares = {}
     for col in ("pct_poverty", "pct_ell", "pct_swd"):
         if col not in df:

@@ -10,6 +10,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InfeasibleError, InputError, Problem
+from ..io.schools import coordinates
 from ..io.teachers import _cell, _lines, _numbers, _read_csv
 from .model import haversine_km
 from .solve import NetworkResult
@@ -46,13 +47,7 @@ def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitato
             problems.append(Problem(name, "blank or duplicate facilitator_id", row=int(lines[i]),
                                     column="facilitator_id", value=f))
         seen.add(f)
-    coords = {}
-    for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
-        vals, _ = _numbers(df, col)
-        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
-            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
-                                    column=col, value=_cell(df, col, i)))
-        coords[col] = vals
+    coords = coordinates(df, name, lines, problems)
     if "caseload" in df:
         load, bad = _numbers(df, "caseload")
         load = np.where(np.isnan(load) & ~bad, default_caseload, load)

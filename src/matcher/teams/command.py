@@ -34,15 +34,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return t
 
 
-def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..cli import _collect
     from ..io.teachers import read_teachers
     from ..rubric import load_rubric
     from .model import load_team_policy, parse_size, team_policy_from_dict

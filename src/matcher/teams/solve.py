@@ -210,8 +210,8 @@ def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int],
         better(_cpsat(f, policy, np.flatnonzero(used & reach(top)), left(1.0), cap=weight * top + everyone)[0])
     while value(best)[0] < top:
         method = "cpsat"
-        run, infeasible = _cpsat(f, policy, np.flatnonzero(reach(top)), left(), min_learners=top, cap=top,
-                                 learners_only=True)
+        run, infeasible = _cpsat(f, policy, np.union1d(np.flatnonzero(reach(top)), best.chosen), left(),
+                                 min_learners=top, cap=top, learners_only=True, hint=best.chosen)
         if run is not None:
             better(run)
         elif infeasible:
