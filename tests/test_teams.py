@@ -3,12 +3,10 @@ the Chilean-style template, bad settings, and `matcher teams` end to end."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
 import json
 import math
-import sys
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -17,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matcher.cli import main
 from matcher.errors import InputError
 from matcher.io.grades import HIGHEST, LOWEST, parse_grades
 from matcher.io.teachers import TeacherTable, read_teachers
 from matcher.rubric import load_rubric
 from matcher.teams import TeamPolicy, TeamsResult, form_teams, team_policy_from_dict
-from matcher.teams.command import add_parser, run
-from matcher.teams.model import TEMPLATES, load_team_policy, parse_size
+from matcher.teams.model import TEMPLATES, load_team_policy, parse_size, team_policy_to_dict
 from matcher.teams.outputs import write_teams
 
 from .reference import make_table
@@ -314,6 +312,28 @@ def test_template_from_a_policy_file(tmp_path: Path) -> None:
     assert policy.template == TEMPLATES["chile"]
     assert load_team_policy(None).replace(template=TEMPLATES["chile"]).template_size == 4
     assert team_policy_from_dict({"template": "chile"}).template == policy.template
+    assert team_policy_from_dict(team_policy_to_dict(policy)) == policy  # what summary.json records reads back
+
+
+def test_reasons_for_teachers_left_out() -> None:
+    neutral = {ind: 3.0 for ind in TEAM.indicators}
+    rows = [_teacher("A1", "S1", "arts", "3", neutral), _teacher("N1", "S1", "math", "3", None),
+            {**_teacher("O1", "S1", "math", "3", neutral), "opt_out": True}]
+    rows += [_teacher(f"C{k}", "S1", "science", "3", {**neutral, "questioning": 2.0}) for k in range(3)]
+    rows += [_teacher("E0", "S1", "english", "3", {**neutral, "questioning": 4.5})]
+    rows += [_teacher(f"E{k}", "S1", "english", "3", {**neutral, "questioning": 2.5}) for k in range(1, 5)]
+    result = form_teams(make_table(TEAM, rows), TeamPolicy(group_by="subject", min_size=3, max_size=3))
+    check_teams(result)
+    (team,) = result.teams
+    assert team.members[0] == "E0" and team.roles == ("strong", "learner", "learner")
+    assert "Reinforcement area for E0 (4.50); refinement area for E1 (2.50) and E2 (2.50)" in team.explanation
+    assert "All teach english." in team.explanation
+    why = {u.teacher_id: (u.code, u.reason) for u in result.unassigned}
+    assert why["A1"][0] == "few_colleagues" and "no refinement area of their own" in why["A1"][1]
+    assert why["N1"] == ("no_scores", "No observation scores on file.")
+    assert why["O1"][0] == "opted_out"
+    assert all(why[f"C{k}"][0] == "no_strong" and "(questioning)" in why[f"C{k}"][1] for k in range(3))
+    assert why["E3"][0] == why["E4"][0] == "teams_full" and "full (3 teachers: S1-T1)" in why["E3"][1]
 
 
 # ---- (d) bad settings: every problem, naming the setting -----------------------------------------------------------
@@ -369,15 +389,7 @@ def test_thresholds_outside_the_rubric_scale() -> None:
 
 
 def cli(argv: list[str]) -> int:
-    """The teams command under cli.main's contract (bad input: problems on stderr, exit 2, nothing written)."""
-    parser = argparse.ArgumentParser(prog="matcher")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["teams", *argv])
-    try:
-        return run(args)
-    except InputError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    return main(["teams", *argv])
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

@@ -1,9 +1,22 @@
 """Teacher teams within a school (lesson study, inquiry teams, template teams), each around one shared focus
-indicator with a member strong in it: `form_teams(table, policy)`."""
+indicator with a member strong in it: `form_teams(table, policy) -> TeamsResult`, `write_teams(result, dir)`.
 
-from .model import TeamPolicy, load_team_policy, team_policy_from_dict
-from .result import Team, TeamsResult, Unassigned
-from .solve import form_teams
+Exports load lazily, so that `matcher.teams.command` (imported when the CLI builds its parser) pulls in neither
+OR-Tools nor SciPy.
+"""
 
-__all__ = ["Team", "TeamPolicy", "TeamsResult", "Unassigned", "form_teams", "load_team_policy",
-           "team_policy_from_dict"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {"TeamPolicy": "model", "TemplateSlot": "model", "load_team_policy": "model",
+            "team_policy_from_dict": "model", "Team": "result", "TeamsResult": "result", "Unassigned": "result",
+            "form_teams": "solve", "write_teams": "outputs"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--group-by", dest="group_by", choices=GROUP_BY,
                    help="what every member of a team shares (default grade_or_subject)")
     t.add_argument("--time-limit", type=float, dest="time_limit_seconds",
-                   help="CP-SAT seconds per group of teachers (default 10); past it the summary says optimal: false")
+                   help="CP-SAT deterministic seconds per group of teachers (default 30); past it the summary says "
+                        "optimal: false")
     t.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="processes for the per-school solves (default: up to 2)")
     t.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")

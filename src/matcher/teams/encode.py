@@ -144,19 +144,24 @@ def team_classes(school: SchoolData, policy: TeamPolicy, prune: bool = True) -> 
     size = policy.template_size if policy.template else policy.max_size
     lowest = policy.template_size if policy.template else policy.min_size
     neutral_ok = size > _need(policy)  # room for a member who is neither strong nor working on the focus
+    n_slots = len(policy.template)
+    fit = np.zeros((len(school), max(1, n_slots)), dtype=bool)  # fit[i, s]: teacher i fits template slot s
+    for i, slots in enumerate(school.fits):
+        fit[i, list(slots)] = True
+    counts = np.asarray([s.count for s in policy.template], dtype=np.int64)
     out: list[TeamClass] = []
     for key, ms in members_of.items():
         idx = np.asarray(ms)
-        for f in range(school.weak.shape[1]):
-            w, s = school.weak[idx, f], school.strong[idx, f]
-            members = idx if neutral_ok else idx[w | s]
-            n_weak, n_strong = int(w.sum()), int(s.sum())
-            cap = min(n_weak, n_strong) if policy.require_strong_member else n_weak
-            if policy.template:
-                for k, slot in enumerate(policy.template):
-                    cap = min(cap, sum(k in school.fits[i] for i in members.tolist()) // slot.count)
-            else:
-                cap = min(cap, len(members) // lowest)
-            if cap >= 1:
-                out.append(TeamClass(key, f, tuple(members.tolist()), cap))
+        w, s = school.weak[idx], school.strong[idx]  # (members, indicators)
+        n_weak, n_strong = w.sum(axis=0), s.sum(axis=0)
+        cap = np.minimum(n_weak, n_strong) if policy.require_strong_member else n_weak
+        usable = np.ones_like(w) if neutral_ok else (w | s)  # usable[i, f]: teacher i may join the focus-f class
+        if policy.template:
+            for k in range(n_slots):
+                cap = np.minimum(cap, (usable & fit[idx, k][:, None]).sum(axis=0) // counts[k])
+        else:
+            cap = np.minimum(cap, usable.sum(axis=0) // lowest)
+        for f in np.flatnonzero(cap >= 1).tolist():
+            members = idx if neutral_ok else idx[usable[:, f]]
+            out.append(TeamClass(key, f, tuple(members.tolist()), int(cap[f])))
     return out

@@ -151,12 +151,20 @@ def unassigned_reasons(table: TeacherTable, school: SchoolData, policy: TeamPoli
         else:
             full = [f"{school.school_id}-T{j + 1}" for j, keys in enumerate(team_keys) if keys & set(school.keys[i])]
             joined = (f"Every team they could join is full ({policy.max_size} teachers: {_and(full)})."
-                      if full else f"No team was formed among the colleagues who {share_many}.")
+                      if full else "No team they could join was formed.")
             out[i] = ("teams_full", f"{joined} Any {'other ' if full else ''}team with them would need colleagues "
                                     "who are already in "
                                     "teams that do as much or more for the school (teachers working on their team's "
                                     "focus first, then teachers placed).")
+    for i, (code, text) in out.items():
+        if code in ("few_colleagues", "no_team", "teams_full", "time_limit") and not school.weak[i].any():
+            out[i] = (code, text + " They have no refinement area of their own (no score below "
+                                   f"{_weak_below(table, policy):g}).")
     return out
+
+
+def _weak_below(table: TeacherTable, policy: TeamPolicy) -> float:
+    return table.rubric.weak_below if policy.weak_below is None else policy.weak_below
 
 
 def _fits_teacher_place(policy: TeamPolicy, subject: str, grades: int) -> bool:

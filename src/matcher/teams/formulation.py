@@ -124,7 +124,7 @@ class LpBound:
 def lp_bound(a: sparse.csr_matrix, rhs: np.ndarray, upper: np.ndarray, c: np.ndarray) -> LpBound:
     """max c.x s.t. a x <= rhs, 0 <= x <= upper. The bound is recomputed from the duals, so it is valid whatever
     HiGHS's tolerances: for any y >= 0, c.x <= rhs.y + sum(max(c - a'y, 0) * upper)."""
-    res = linprog(-c, A_ub=a, b_ub=rhs, bounds=np.column_stack([np.zeros(len(upper)), upper]), method="highs-ds")
+    res = linprog(-c, A_ub=a, b_ub=rhs, bounds=np.column_stack([np.zeros(len(upper)), upper]), method="highs")
     if res.status != 0:
         raise SolverError(f"HiGHS could not solve the team LP relaxation ({res.message})")
     y = np.maximum(-res.ineqlin.marginals, 0.0)

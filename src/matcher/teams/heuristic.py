@@ -17,58 +17,51 @@ def greedy(f: Formulation, policy: TeamPolicy) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = policy.min_size, policy.max_size
     req = policy.require_strong_member
     n_g, n_t = len(f.classes), len(f.teachers)
-    col_of: dict[tuple[int, int], int] = {}
-    weak: list[list[int]] = [[] for _ in range(n_g)]
-    strong: list[list[int]] = [[] for _ in range(n_g)]
-    every: list[list[int]] = [[] for _ in range(n_g)]
-    options = np.zeros(n_t, dtype=np.int64)  # classes each teacher could learn in
-    for j, (g, r, w, s) in enumerate(zip(f.col_class.tolist(), f.col_row.tolist(), f.col_weak.tolist(),
-                                         f.col_strong.tolist(), strict=True)):
-        col_of[(g, r)] = j
-        every[g].append(r)
-        if w:
-            weak[g].append(r)
-            options[r] += 1
-        elif s:
-            strong[g].append(r)
+    col_of = {(g, r): j for j, (g, r) in enumerate(zip(f.col_class.tolist(), f.col_row.tolist(), strict=True))}
+    # Class x teacher incidence (dense: a group has at most a few hundred classes and teachers).
+    weak = np.zeros((n_g, n_t), dtype=bool)
+    strong = np.zeros((n_g, n_t), dtype=bool)
+    every = np.zeros((n_g, n_t), dtype=bool)
+    weak[f.col_class[f.col_weak], f.col_row[f.col_weak]] = True
+    strong[f.col_class[f.col_strong], f.col_row[f.col_strong]] = True
+    every[f.col_class, f.col_row] = True
+    options = weak.sum(axis=0)  # classes each teacher could learn in
+    pure = options == 0  # nothing to learn: the best leaders
     free = np.ones(n_t, dtype=bool)
-    opts = options.tolist()
+    open_ = np.ones(n_g, dtype=bool)  # neither opened nor given up
     teams: dict[int, list[int]] = {}
     n = np.zeros(n_g, dtype=np.int64)
-    dead: set[int] = set()
     per_team = hi - 1 if req else hi
+    order = np.lexsort((np.arange(n_t), options))  # teachers with the fewest options first
+
+    def ranked(mask: np.ndarray) -> list[int]:
+        return [int(r) for r in order if mask[r]]
+
     while True:
-        best, pick = None, -1
-        for g in range(n_g):
-            if g in dead or g in teams:
-                continue
-            learners = sum(free[r] for r in weak[g])
-            helpers = sum(free[r] and not opts[r] for r in strong[g])
-            if learners == 0 or (req and not any(free[r] for r in strong[g])):
-                continue
-            key = (learners, helpers)
-            if best is None or key > best:
-                best, pick = key, g
-        if pick < 0:
+        learners_n = weak.astype(np.int64) @ free
+        leaders_n = strong.astype(np.int64) @ free
+        ok = open_ & (learners_n > 0) & ((leaders_n > 0) | (not req))
+        if not ok.any():
             break
-        g = pick
-        learners = sorted((r for r in weak[g] if free[r]), key=lambda r: (opts[r], r))
-        helpers = sorted((r for r in strong[g] if free[r]), key=lambda r: (opts[r], r)) if req else []
+        score = np.where(ok, learners_n * (n_t + 1) + strong.astype(np.int64) @ (free & pure), -1)
+        g = int(np.argmax(score))
+        open_[g] = False
+        learners = ranked(weak[g] & free)
+        helpers = ranked(strong[g] & free) if req else []
         k = -(-len(learners) // per_team)
         k = min(k, len(helpers), int(f.max_teams[g])) if req else min(k, int(f.max_teams[g]))
         members = learners[: per_team * k] + helpers[:k]
         short = lo * k - len(members)
         if short > 0:
-            taken = set(members)
-            pool = sorted((r for r in every[g] if free[r] and r not in taken), key=lambda r: (opts[r], r))
+            rest = every[g] & free
+            rest[members] = False
+            pool = ranked(rest)
             if len(pool) < short:
-                dead.add(g)
                 continue
             members += pool[:short]
         teams[g] = members
         n[g] = k
-        for r in members:
-            free[r] = False
+        free[members] = False
     for r in np.flatnonzero(free).tolist():  # join a team with room that shares a key, as a learner if possible
         room = [g for g in teams if (g, r) in col_of and len(teams[g]) < hi * n[g]]
         if room:

@@ -80,7 +80,9 @@ class TeamPolicy:
     template: tuple[TemplateSlot, ...] = ()
     leader_subjects: tuple[str, ...] = ("leadership", "admin")  # subjects that mark a school leader
     respect_opt_out: bool = True
-    time_limit_seconds: float = 10.0  # CP-SAT seconds per independent group of teachers; past it: unproven
+    # CP-SAT deterministic seconds (about wall seconds on a 2-core machine) per group of teachers who could share a
+    # team; past it the best answer is kept and reported unproven. Deterministic: loads and workers change nothing.
+    time_limit_seconds: float = 30.0
 
     def replace(self, **changes: Any) -> TeamPolicy:
         return dataclasses.replace(self, **changes)

@@ -28,7 +28,8 @@ gap in learners.
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -45,6 +46,7 @@ from .model import TeamPolicy, team_policy_to_dict
 from .result import Team, TeamsResult, Unassigned
 
 OBJECTIVE = "teachers in a team whose focus indicator is one of their refinement areas"
+QUICK = 0.5  # CP-SAT deterministic seconds for a restricted run that usually finds the optimum at once
 
 
 def _components(n: int, classes: list[TeamClass]) -> list[list[int]]:
@@ -67,32 +69,49 @@ def _components(n: int, classes: list[TeamClass]) -> list[list[int]]:
     return list(groups.values())
 
 
+@dataclass(frozen=True)
 class _Solved:
     """One group's answer: teacher -> (class, slot), teams per class, learners, placed, bound and proof."""
 
-    def __init__(self, join: dict[int, tuple[int, int]], n_teams: dict[int, int], learners: int, placed: int,
-                 learner_bound: int, proven: bool, method: str):
-        self.join, self.n_teams = join, n_teams
-        self.learners, self.placed, self.learner_bound, self.proven = learners, placed, learner_bound, proven
-        self.method = method
+    join: dict[int, tuple[int, int]]
+    n_teams: dict[int, int]
+    learners: int
+    placed: int
+    learner_bound: int  # proven upper bound on the learners
+    proven: bool  # learners and then teachers placed both proven optimal
+    method: str  # greedy | lp | cpsat: what settled it
 
 
-class _Run:
-    """A CP-SAT answer over the formulation's columns: chosen columns, teams per class, proof, objective bound."""
+class _Budget:
+    """CP-SAT deterministic seconds left for one group (policy.time_limit_seconds at the start)."""
 
-    def __init__(self, chosen: np.ndarray, n: np.ndarray, proven: bool, bound: int):
-        self.chosen, self.n, self.proven, self.bound = chosen, n, proven, bound
+    def __init__(self, seconds: float):
+        self.left = seconds
+
+    def take(self, most: float | None = None) -> float:
+        return max(0.001, self.left if most is None else min(most, self.left))
+
+    def spend(self, seconds: float) -> None:
+        self.left -= seconds
 
 
-def _cpsat(f: Formulation, policy: TeamPolicy, cols: np.ndarray, time_limit: float, min_learners: int = 0,
-           cap: int | None = None, hint: np.ndarray | None = None,
+class _Run(NamedTuple):
+    """A solution over the formulation's columns: chosen columns, teams per class, CP-SAT's proof of optimality."""
+
+    chosen: np.ndarray
+    n: np.ndarray
+    proven: bool = False
+
+
+def _cpsat(f: Formulation, policy: TeamPolicy, cols: np.ndarray, budget: _Budget, most: float | None = None,
+           min_learners: int = 0, cap: int | None = None, hint: np.ndarray | None = None,
            learners_only: bool = False) -> tuple[_Run | None, bool]:
     """Maximise weight * learners + placed (or the learners alone) over the columns `cols`, the others at 0.
 
-    cap: a valid upper bound on that objective, so that CP-SAT stops as soon as a solution reaches it.
-    Returns (the answer or None, whether CP-SAT proved that no solution exists)."""
+    Spends at most `most` of the budget. cap: a valid upper bound on that objective, so that CP-SAT stops as
+    soon as a solution reaches it. Returns (the answer or None, whether CP-SAT proved that no solution exists)."""
     model = cp_model.CpModel()
-    n = [model.new_int_var(0, int(most), f"n{g}") for g, most in enumerate(f.max_teams.tolist())]
+    n = [model.new_int_var(0, int(k), f"n{g}") for g, k in enumerate(f.max_teams.tolist())]
     x = [model.new_bool_var(f"x{j}") for j in cols.tolist()]
     n_g = len(f.classes)
     members: list[list[cp_model.IntVar]] = [[] for _ in range(n_g)]
@@ -145,16 +164,17 @@ def _cpsat(f: Formulation, policy: TeamPolicy, cols: np.ndarray, time_limit: flo
             model.add_hint(var, j in hinted)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # deterministic; groups are many and small
-    solver.parameters.max_time_in_seconds = time_limit
+    # Deterministic time, not seconds: the answer never depends on the machine's load or on the worker count.
+    solver.parameters.max_deterministic_time = budget.take(most)
     # Measured on synthetic states: presolve and probing cost more than they save on these models.
     solver.parameters.cp_model_presolve = False
     solver.parameters.cp_model_probing_level = 0
     status = solver.solve(model)
+    budget.spend(solver.response_proto.deterministic_time)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, status == cp_model.INFEASIBLE
     chosen = cols[[solver.boolean_value(v) for v in x]] if len(x) else cols[:0]
-    return _Run(chosen, np.asarray([solver.value(v) for v in n], dtype=np.int64), status == cp_model.OPTIMAL,
-                int(np.floor(solver.best_objective_bound + 1e-6))), False
+    return _Run(chosen, np.asarray([solver.value(v) for v in n], dtype=np.int64), status == cp_model.OPTIMAL), False
 
 
 def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int], policy: TeamPolicy) -> _Solved:
@@ -167,22 +187,18 @@ def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int],
        t learners are possible at all (proving "no" is quick on these small models).
     3. With the learners settled at their optimum, a second LP (learners fixed) bounds the teachers placed, and
        CP-SAT on that LP's classes, then if need be on every surviving column, reaches it.
-    The CP-SAT calls of one group share policy.time_limit_seconds; past it the best solution is kept, unproven.
+    The CP-SAT calls of one group share policy.time_limit_seconds of deterministic time; past it the best solution
+    is kept, unproven.
     """
-    deadline = time.perf_counter() + policy.time_limit_seconds
-
-    def left(most: float | None = None) -> float:
-        rest = max(0.01, deadline - time.perf_counter())
-        return rest if most is None else min(most, rest)
-
+    budget = _Budget(policy.time_limit_seconds)
     f = formulate(school, [classes[k] for k in group])
     nx, everyone, weight = f.n_cols, len(f.teachers), f.weight
     can_learn = len(np.unique(f.col_row[f.col_weak]))
     if policy.template:
-        best = _Run(np.zeros(0, dtype=np.int64), np.zeros(len(f.classes), dtype=np.int64), False, 0)
+        best = _Run(np.zeros(0, dtype=np.int64), np.zeros(len(f.classes), dtype=np.int64))
     else:
         chosen, n = greedy(f, policy)
-        best = _Run(chosen, n, False, 0)
+        best = _Run(chosen, n)
 
     def value(run: _Run) -> tuple[int, int]:
         return int(f.col_weak[run.chosen].sum()), len(run.chosen)
@@ -207,11 +223,11 @@ def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int],
     method = "lp"
     if value(best) != (top, everyone):
         used = (lp1.x[nx:] > 1e-6)[f.col_class]
-        better(_cpsat(f, policy, np.flatnonzero(used & reach(top)), left(1.0), cap=weight * top + everyone)[0])
+        better(_cpsat(f, policy, np.flatnonzero(used & reach(top)), budget, QUICK, cap=weight * top + everyone)[0])
     while value(best)[0] < top:
         method = "cpsat"
-        run, infeasible = _cpsat(f, policy, np.union1d(np.flatnonzero(reach(top)), best.chosen), left(),
-                                 min_learners=top, cap=top, learners_only=True, hint=best.chosen)
+        run, infeasible = _cpsat(f, policy, np.flatnonzero(reach(top)), budget, min_learners=top, cap=top,
+                                 learners_only=True)
         if run is not None:
             better(run)
         elif infeasible:
@@ -227,13 +243,13 @@ def _solve_group(school: SchoolData, classes: list[TeamClass], group: list[int],
     most = min(everyone, int(np.floor(lp2.bound + 1e-6)))
     if placed < most:
         cols = np.flatnonzero((lp2.x[nx:] > 1e-6)[f.col_class] & reach(learners) & (lp2.col_bound[:nx] >= most - 1e-6))
-        better(_cpsat(f, policy, cols, left(1.0), min_learners=learners, cap=weight * learners + most)[0])
+        better(_cpsat(f, policy, cols, budget, QUICK, min_learners=learners, cap=weight * learners + most)[0])
         placed = value(best)[1]
     if placed >= most:
         return _result(f, group, best, True, learners, method)
     # Columns that cannot be in a solution with these learners and more teachers placed are left out.
     keep = np.flatnonzero(reach(learners) & (lp2.col_bound[:nx] >= placed + 1 - 1e-6))
-    run, _ = _cpsat(f, policy, np.union1d(keep, best.chosen), left(), min_learners=learners,
+    run, _ = _cpsat(f, policy, np.union1d(keep, best.chosen), budget, min_learners=learners,
                     cap=weight * learners + most, hint=best.chosen)
     better(run)
     return _result(f, group, best, run is not None and run.proven, learners, "cpsat")
@@ -348,7 +364,7 @@ def _school(table: TeacherTable, school: SchoolData, policy: TeamPolicy) -> tupl
 def form_teams(table: TeacherTable, policy: TeamPolicy | None = None, workers: int = 1) -> TeamsResult:
     """Teams for every school of the table (see the module docstring for the objective and the rules).
 
-    workers > 1 solves schools in forked processes; the teams do not depend on it unless a time limit is hit.
+    workers > 1 solves schools in forked processes; the teams never depend on it (time limits are deterministic).
     """
     policy = policy or TeamPolicy()
     started = time.perf_counter()
