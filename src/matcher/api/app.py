@@ -13,7 +13,7 @@ from ..store.db import current_revision, head_revision, open_engine, upgrade
 from . import errors
 from .jobs import JobRunner
 from .limits import BodyLimit
-from .routers import audit, datasets, health, networks, pairings
+from .routers import audit, datasets, health, me, network_maps, networks, pairings, reports, rubrics
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,5 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_upload_bytes)
     for r in (health.router, datasets.router, pairings.router, networks.router, audit.router):
+        app.include_router(r)
+    for r in (me.router, rubrics.router, reports.router, network_maps.router):  # what the web page needs too
         app.include_router(r)
     return app

@@ -1,0 +1,55 @@
+"""What the web page needs about stored school-network runs: a list of them, and each school's name, place and
+application (from the schools file the run was formed from) to draw the networks on a map."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..store.tables import network_revisions, network_runs
+from .networks import get_revision, get_run
+
+
+def list_runs(conn: Connection) -> list[dict[str, Any]]:
+    """Every network run, newest first, with its newest revision's counts."""
+    top = (select(network_revisions.c.run_id, func.max(network_revisions.c.revision).label("top"))
+           .group_by(network_revisions.c.run_id).subquery())
+    q = (select(network_runs.c.id, network_runs.c.name, network_runs.c.created_at, network_runs.c.created_by,
+                top.c.top, network_revisions.c.networks, network_revisions.c.left_out)
+         .join(top, top.c.run_id == network_runs.c.id)
+         .join(network_revisions, (network_revisions.c.run_id == top.c.run_id)
+               & (network_revisions.c.revision == top.c.top))
+         .order_by(network_runs.c.created_at.desc()))
+    return [{"id": r.id, "name": r.name, "created_at": r.created_at, "created_by": r.created_by,
+             "latest_revision": r.top, "n_networks": len(r.networks), "n_left_out": len(r.left_out),
+             "n_placed": sum(len(n["schools"]) for n in r.networks)} for r in conn.execute(q)]
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        x = float(text or "")
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _codes(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").split(";") if c.strip()]
+
+
+def schools(conn: Connection, ident: str) -> list[dict[str, Any]]:
+    """The schools of the run's file (validated when the run was made), in the file's order."""
+    run = get_run(conn, ident)
+    get_revision(conn, ident)  # a run always has revision 0; this keeps "unknown id" in one place
+    out = []
+    for row in csv.DictReader(io.StringIO(run.schools_csv)):
+        out.append({"school_id": (row.get("school_id") or "").strip(), "name": (row.get("name") or "").strip(),
+                    "district_id": (row.get("district_id") or "").strip(), "level": (row.get("level") or "").strip(),
+                    "latitude": _number(row.get("latitude")), "longitude": _number(row.get("longitude")),
+                    "applied_as": (row.get("role") or "").strip(), "strengths": _codes(row.get("strengths")),
+                    "needs": _codes(row.get("needs"))})
+    return out
