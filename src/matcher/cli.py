@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_teams(sub)
 
+    from .rollouts.command import add_parser as add_simulate
+
+    add_simulate(sub)
+
     v = sub.add_parser("serve", help="run the REST API (uvicorn); storage from MATCHER_DATABASE_URL")
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
@@ -241,6 +245,12 @@ def _teams(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from .rollouts.command import run
+
+    return run(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -286,8 +296,8 @@ def _db(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"pair": _pair, "synth": _synth, "networks": _networks, "teams": _teams, "serve": _serve,
-                "keys": _keys, "db": _db}[args.command](args)
+        return {"pair": _pair, "synth": _synth, "networks": _networks, "teams": _teams, "simulate": _simulate,
+                "serve": _serve, "keys": _keys, "db": _db}[args.command](args)
     except InputError as exc:
         shown = exc.problems[:MAX_PRINTED_PROBLEMS]
         print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)

@@ -1,0 +1,24 @@
+"""Randomized rollout simulator: assign schools (or teachers) to the pairing program, simulate take-up, the
+pairing engine in treated schools and students' outcomes, estimate the effect, and report bias, RMSE, power,
+coverage and the minimum detectable effect over replications: `simulate(load_design(path))`.
+
+Exports load lazily, so that `matcher.rollouts.command` (imported when the CLI builds its parser) pulls in
+neither statsmodels nor Dask.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {"Design": "design", "load_design": "design", "design_from_dict": "design", "design_to_dict": "design",
+            "simulate": "simulate", "RolloutResult": "simulate", "write_rollout": "outputs",
+            "rollout_files": "outputs", "load_population": "population", "population_for": "population",
+            "Population": "population"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

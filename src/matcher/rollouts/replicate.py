@@ -1,0 +1,263 @@
+"""One simulated trial: draw the assignment, draw take-up, run the pairing engine where the program runs, draw the
+students' outcomes, estimate. Replication r's numbers depend only on (design, population, seed, r): its random
+streams come from SeedSequence(seed, spawn_key=(r,)), so any executor and any number of workers give the same.
+
+Outcomes are simulated as class means, which is exact in distribution for the estimators here (they use class
+and school means only): with school, teacher and student variance shares icc_school, icc_teacher and
+1 - icc_school - icc_teacher, a class of m students has mean
+    x = a_school + a_teacher + a_class,  y = r x + sqrt(1 - r^2) (b_school + b_teacher + b_class) + effect,
+where every a and b is normal with its level's variance (the class terms' divided by m) and r^2 is the baseline
+score's R squared at every level. The effect on a teacher's students is the sum of the target effect (when the
+teacher gets a partner; by areas covered if given), the partner effect (when they support another) and the
+spillover (when the program runs in their school).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, MatcherError, Problem
+from ..pairing.engine import pair_teachers
+from .assignment import Blocks, block_codes, draw_blocked, matched_pairs, smd
+from .design import Design
+from .estimators import Data, complier_iv, difference_in_means, regression
+from .population import PairArrays, Population, pair_arrays
+
+# One row per replication and estimator.
+COLUMNS = ("replication", "estimator", "estimand", "truth", "estimate", "se", "df", "p_value", "ci_low", "ci_high",
+           "treated_units", "draws", "max_abs_smd", "targets_in_treated_arm", "targets_paired")
+
+
+class RerandomizationError(MatcherError):
+    pass
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything fixed across replications (sent once to each worker)."""
+
+    design: Design
+    pop: Population
+    blocks: Blocks  # over the assignment units
+    balance: np.ndarray  # units x balance covariates
+    balance_names: tuple[str, ...]
+
+    @property
+    def teacher_level(self) -> bool:
+        return self.design.assignment.unit == "teacher"
+
+    @property
+    def units(self) -> int:
+        return len(self.pop.table) if self.teacher_level else self.pop.n_schools
+
+
+def prepare(design: Design, pop: Population, source: str | None = None) -> Prepared:
+    """Check the design's columns against the population and set up blocks (InputError before any draw)."""
+    a = design.assignment
+    source = source or design.source
+    problems: list[Problem] = []
+    units = pop.teacher_covariates if a.unit == "teacher" else pop.schools
+    what = "teacher" if a.unit == "teacher" else "school"
+    for key, names in (("blocks", a.blocks), ("balance_on", a.balance_on)):
+        for name in names:
+            if name not in units.columns or name == "school_id":
+                known = [c for c in units.columns if c != "school_id"]
+                problems.append(Problem(source, f"unknown {what} column; known: {', '.join(known)}",
+                                        column=f"assignment.{key}", value=name))
+            elif key == "balance_on" and not pd.api.types.is_numeric_dtype(units[name]):
+                problems.append(Problem(source, "balance is checked on numeric columns only",
+                                        column=f"assignment.{key}", value=name))
+    if problems:
+        raise InputError(problems)
+    if a.unit == "teacher":
+        labels = pop.schools["school_id"].astype(str).tolist()
+        blocks = Blocks(pop.teacher_school, labels)
+    else:
+        blocks = block_codes(pop.schools, a.blocks)
+        if a.method == "matched_pairs":
+            blocks = matched_pairs(pop.schools[list(a.balance_on)], blocks)
+        else:
+            blocks = _small_blocks(blocks, a.small_blocks, pop.n_schools, source, ", ".join(a.blocks))
+    if pop.n_schools < 2:
+        raise InputError([Problem(source, "a trial needs at least 2 schools", column="population",
+                                  value=str(pop.n_schools))])
+    balance = units[list(a.balance_on)].to_numpy(dtype=float) if a.balance_on else np.zeros((len(units), 0))
+    return Prepared(design, pop, blocks, balance, tuple(a.balance_on))
+
+
+def _small_blocks(blocks: Blocks, rule: str, n_schools: int, source: str, columns: str) -> Blocks:
+    """Blocks of fewer than 2 schools cannot have both arms: an error, or (small_blocks = "pool") one block."""
+    sizes = np.bincount(blocks.codes, minlength=blocks.count)
+    small = np.flatnonzero(sizes < 2)
+    if not len(small):
+        return blocks
+    if rule == "pool" and sizes[small].sum() >= 2 and len(small) < blocks.count:
+        keep = np.flatnonzero(sizes >= 2)
+        new = np.full(blocks.count, len(keep), dtype=np.int64)
+        new[keep] = np.arange(len(keep))
+        return Blocks(new[blocks.codes], [blocks.labels[b] for b in keep] + ["pooled small blocks"])
+    names = [blocks.labels[b] for b in small]
+    shown = ", ".join(repr(s) for s in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    hint = ("block on fewer columns" if rule == "pool" else
+            'set assignment.small_blocks = "pool" to randomize them together, or block on fewer columns')
+    raise InputError([Problem(source, f"{len(names)} of {blocks.count} blocks have fewer than 2 of the {n_schools} "
+                                      f"schools, so they cannot have both arms: {shown}; {hint}",
+                              column="assignment.blocks", value=columns)])
+
+
+def _streams(design: Design, r: int) -> list[np.random.Generator]:
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(design.seed, spawn_key=(r,)).spawn(3)]
+
+
+def assign(prep: Prepared, rng: np.random.Generator) -> tuple[np.ndarray, int, float]:
+    """(treated per unit, draws taken, largest |SMD| of the balance covariates)."""
+    a = prep.design.assignment
+    draws = a.max_draws if a.method == "rerandomized" else 1
+    best = np.inf
+    for k in range(1, draws + 1):
+        z = draw_blocked(rng, prep.blocks.codes, prep.blocks.count, a.treated_share)
+        worst = float(np.nanmax(np.abs(smd(prep.balance, z)))) if prep.balance.shape[1] else 0.0
+        if a.method != "rerandomized" or worst <= a.balance_threshold:
+            return z, k, worst
+        best = min(best, worst)
+    raise RerandomizationError(f"none of {draws:,} draws had every |standardized mean difference| within "
+                               f"{a.balance_threshold}; the best was {best:.3f}: raise assignment.balance_threshold "
+                               "or assignment.max_draws")
+
+
+def _pairs_for(prep: Prepared, eligible: np.ndarray) -> PairArrays:
+    """The engine's pairing of the eligible teachers (each school on its own, as in the trial)."""
+    rows = np.flatnonzero(eligible)
+    if len(rows) < 2:
+        return PairArrays(*(np.zeros(0, dtype=np.int64),) * 4)
+    sub = prep.pop.table.subset(rows)
+    return pair_arrays(pair_teachers(sub, prep.pop.policy), sub, rows)
+
+
+def teacher_effects(prep: Prepared, pairs: PairArrays, active: np.ndarray,
+                    program: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(effect on each teacher's students, areas covered for each teacher as a target in an active pair)."""
+    o = prep.design.outcome
+    n = len(prep.pop.table)
+    received = np.zeros(n, dtype=np.int64)
+    np.maximum.at(received, pairs.b[active], pairs.cover_ab[active])
+    np.maximum.at(received, pairs.a[active], pairs.cover_ba[active])
+    gives = np.zeros(n, dtype=bool)
+    gives[pairs.a[active & (pairs.cover_ab > 0)]] = True
+    gives[pairs.b[active & (pairs.cover_ba > 0)]] = True
+    by_areas = np.zeros(int(received.max(initial=0)) + 1)
+    for c in range(1, len(by_areas)):
+        by_areas[c] = o.effect_by_areas[min(c, len(o.effect_by_areas)) - 1] if o.effect_by_areas else o.effect_target
+    tau = by_areas[received] + o.effect_partner * gives + o.spillover * program[prep.pop.teacher_school]
+    return tau, received
+
+
+def outcomes(prep: Prepared, rng: np.random.Generator, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class mean outcome, class mean baseline score) per teacher."""
+    o = prep.design.outcome
+    ts = prep.pop.teacher_school
+    rho_e = 1.0 - o.icc_school - o.icc_teacher
+    school = rng.standard_normal((2, prep.pop.n_schools)) * np.sqrt(o.icc_school)
+    teacher = rng.standard_normal((4, len(ts)))
+    a = school[0][ts] + teacher[0] * np.sqrt(o.icc_teacher) + teacher[1] * np.sqrt(rho_e / o.students_per_teacher)
+    b = school[1][ts] + teacher[2] * np.sqrt(o.icc_teacher) + teacher[3] * np.sqrt(rho_e / o.students_per_teacher)
+    r = np.sqrt(o.covariate_r2)
+    return r * a + np.sqrt(1.0 - o.covariate_r2) * b + tau, a
+
+
+def replicate(prep: Prepared, r: int) -> list[tuple]:
+    """Replication r: one row per estimator (see COLUMNS)."""
+    d = prep.design
+    pop = prep.pop
+    ts = pop.teacher_school
+    rng_assign, rng_take, rng_out = _streams(d, r)
+    z_unit, draws, worst = assign(prep, rng_assign)
+    implements = rng_take.random(pop.n_schools) < d.takeup.principals
+    opted = rng_take.random(len(ts)) < d.takeup.teachers
+    if prep.teacher_level:
+        z_teacher = z_unit
+        program = implements & (np.bincount(ts, z_teacher, minlength=pop.n_schools) > 0)
+        offered = z_teacher & implements[ts]
+    else:
+        z_teacher = z_unit[ts]
+        program = z_unit & implements
+        offered = program[ts]
+    if pop.pairs is not None and not prep.teacher_level:
+        pairs = pop.pairs
+        active = offered[pairs.a] & opted[pairs.a] & opted[pairs.b]
+    elif d.takeup.teachers_decide == "before_pairing":
+        pairs = _pairs_for(prep, offered & opted)
+        active = np.ones(len(pairs), dtype=bool)
+    else:
+        pairs = _pairs_for(prep, offered)
+        active = opted[pairs.a] & opted[pairs.b]
+    tau, received = teacher_effects(prep, pairs, active, program)
+    y, x = outcomes(prep, rng_out, tau)
+    m = float(d.outcome.students_per_teacher)
+    if prep.teacher_level:
+        data = Data(y, z_teacher.astype(float), (offered & opted).astype(float), x, np.full(len(ts), m),
+                    ts, ts)
+        unit_tau = tau
+    else:
+        count = pop.teachers_per_school
+        data = Data(np.bincount(ts, y, minlength=pop.n_schools) / count, z_unit.astype(float), program.astype(float),
+                    np.bincount(ts, x, minlength=pop.n_schools) / count, count * m,
+                    prep.blocks.codes, np.arange(pop.n_schools))
+        unit_tau = np.bincount(ts, tau, minlength=pop.n_schools) / count
+    treated = data.z > 0
+    compliers = data.d > 0
+    itt = float(np.average(unit_tau[treated], weights=data.w[treated])) if treated.any() else float("nan")
+    cace = float(np.average(unit_tau[compliers], weights=data.w[compliers])) if compliers.any() else float("nan")
+    targets = pop.targets & z_teacher
+    common = (int(treated.sum()), draws, worst, int(targets.sum()), int((targets & (received > 0)).sum()))
+    rows = []
+    alpha, cov = d.analysis.alpha, d.analysis.covariate
+    for name in d.estimators:
+        if name == "difference_in_means":
+            est, estimand, truth = difference_in_means(data, alpha), "itt", itt
+        elif name == "regression":
+            est, estimand, truth = regression(data, alpha, cov), "itt", itt
+        else:
+            est, estimand, truth = complier_iv(data, alpha, cov), "cace", cace
+        rows.append((r, name, estimand, truth, *est, *common))
+    return rows
+
+
+def run_chunk(prep: Prepared, start: int, stop: int) -> list[tuple]:
+    """Replications start..stop-1, in order."""
+    out: list[tuple] = []
+    for r in range(start, stop):
+        out.extend(replicate(prep, r))
+    return out
+
+
+def first_draw(prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replication 0's assignment table and balance table (its draw is the one replication 0 analyses)."""
+    from .assignment import balance_table
+
+    d = prep.design
+    rng_assign, rng_take, _ = _streams(d, 0)
+    z, draws, _ = assign(prep, rng_assign)
+    implements = rng_take.random(prep.pop.n_schools) < d.takeup.principals
+    pop = prep.pop
+    if prep.teacher_level:
+        table = pd.DataFrame({"teacher_id": pop.table.teacher_id, "school_id": pop.table.school_id,
+                              "arm": np.where(z, "treatment", "control"),
+                              "school_implements": implements[pop.teacher_school]})
+        covariates = pop.teacher_covariates
+    else:
+        table = pd.DataFrame({"school_id": pop.schools["school_id"],
+                              "block": np.asarray(prep.blocks.labels, dtype=object)[prep.blocks.codes],
+                              "arm": np.where(z, "treatment", "control"),
+                              "implements": np.where(z, implements, False),
+                              "teachers": pop.schools["teachers"]})
+        covariates = pop.schools
+    for name in prep.balance_names:
+        if name not in table:
+            table[name] = covariates[name].to_numpy()
+    balance = balance_table(covariates[list(prep.balance_names)], z, d.assignment.balance_threshold)
+    balance.attrs["draws"] = draws
+    return table, balance
