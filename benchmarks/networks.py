@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from greedy_networks import Candidates, avoid_pairs, candidates, greedy, km, network_value, size_bounds  # benchmarks/
 from pairing import STATE_MEAN, STATE_SCHOOLS, STATE_SEED, machine, versions  # benchmarks/pairing.py
+from results_file import replace_section  # benchmarks/
 
 from matcher.io.schools import SchoolTable, read_schools
 from matcher.networks.model import Links, build_links
@@ -61,9 +62,7 @@ from matcher.networks.solve import NetworkResult, form_networks
 from matcher.synth import write_district
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 DATA = HERE / ".data" / "networks"
-RESULTS = HERE / "RESULTS.md"
 START = "<!-- benchmarks/networks.py: start (`python benchmarks/networks.py --write` replaces this section) -->"
 END = "<!-- benchmarks/networks.py: end -->"
 
@@ -429,16 +428,7 @@ def section(rows: list[Row], b: Bench, elapsed: float, args: argparse.Namespace,
 
 
 def write_results(text: str) -> None:
-    """Replace this script's section of RESULTS.md (or append it); the rest of the file stays as it is."""
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    RESULTS.write_text(new)
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    replace_section(START, END, text)
 
 
 def main() -> int:

@@ -239,8 +239,9 @@ def test_absorbed_blocks_equal_dummy_columns(seed):
     mine_iv = complier_iv(data, 0.05, covariate=True)
     assert mine_iv.estimate == pytest.approx(float(np.asarray(iv.params)[-1]), rel=1e-9)
     assert mine_iv.se == pytest.approx(float(np.asarray(iv.std_errors)[-1]), rel=1e-9)
-    # The interval is estimate +- t(G - 1) * se.
-    t = stats.t.ppf(0.975, len(data.y) - 1)
+    # The interval is estimate +- t(df) * se, df the smaller of clusters - 1 and the residual degrees of freedom.
+    assert mine.df == min(len(data.y) - 1, len(data.y) - 2 - (data.blocks.max() + 1)) == 51
+    t = stats.t.ppf(0.975, mine.df)
     assert mine.ci_high - mine.estimate == pytest.approx(t * mine.se)
 
 

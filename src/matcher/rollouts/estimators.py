@@ -10,19 +10,27 @@ per teacher in a teacher-level design. Standard errors are cluster-robust by sch
 
 Block fixed effects are absorbed by weighted within-block demeaning (Frisch-Waugh-Lovell), which gives the same
 coefficient and cluster-robust covariance as dummy columns, without a column per block (a matched-pair design has
-one block per two schools); the covariance is then scaled for the absorbed degrees of freedom, and tests use
-Student's t with clusters - 1 degrees of freedom. tests/test_rollouts_estimators.py checks both against the dummy-
-column fits.
+one block per two schools); the covariance is then scaled for the absorbed degrees of freedom. Tests and intervals
+use Student's t with clusters - 1 degrees of freedom, or the residual degrees of freedom when fewer.
+tests/test_rollouts.py checks both against the dummy-column fits.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import warnings
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
+from scipy import special, stats
+
+# linearmodels asks for xarray on every fit, and Python does not remember a failed import: without xarray that
+# search of sys.path cost 7 ms of a 38 ms statewide replication. A None entry makes the import fail at once.
+if importlib.util.find_spec("xarray") is None:
+    sys.modules.setdefault("xarray", None)  # type: ignore[arg-type]
 
 
 class Estimate(NamedTuple):
@@ -54,12 +62,22 @@ def _demean(columns: np.ndarray, w: np.ndarray, blocks: np.ndarray) -> np.ndarra
     return out
 
 
-def _finish(beta: float, se: float, clusters: int, alpha: float) -> Estimate:
-    df = float(max(clusters - 1, 1))
+def _df(data: Data, clusters: int, parameters: int) -> float:
+    """Degrees of freedom for the t tests: clusters - 1, but never more than the residual degrees of freedom,
+    which are fewer when blocks are many and schools few (7 matched pairs of schools leave 14 - 7 - 2 = 5)."""
+    return float(max(min(clusters - 1, len(data.y) - parameters), 1))
+
+
+@lru_cache(maxsize=256)
+def _critical(df: float, alpha: float) -> float:
+    return float(stats.t.ppf(1 - alpha / 2, df))
+
+
+def _finish(beta: float, se: float, df: float, alpha: float) -> Estimate:
     if not np.isfinite(se) or se <= 0:
         return Estimate(beta, float("nan"), df, float("nan"), float("nan"), float("nan"))
-    t = stats.t.ppf(1 - alpha / 2, df)
-    p = 2 * stats.t.sf(abs(beta / se), df)
+    t = _critical(df, alpha)
+    p = 2 * special.stdtr(df, -abs(beta / se))  # Student's t CDF, as scipy.stats.t.sf but without its overhead
     return Estimate(beta, se, df, float(p), beta - t * se, beta + t * se)
 
 
@@ -71,7 +89,7 @@ def _absorbed_scale(n: int, k: int, absorbed: int) -> float:
 def difference_in_means(data: Data, alpha: float) -> Estimate:
     exog = np.column_stack([np.ones(len(data.y)), data.z])
     fit = sm.WLS(data.y, exog, weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
-    return _finish(float(fit.params[1]), float(fit.bse[1]), len(np.unique(data.clusters)), alpha)
+    return _finish(float(fit.params[1]), float(fit.bse[1]), _df(data, len(np.unique(data.clusters)), 2), alpha)
 
 
 def regression(data: Data, alpha: float, covariate: bool) -> Estimate:
@@ -79,8 +97,10 @@ def regression(data: Data, alpha: float, covariate: bool) -> Estimate:
     dm = _demean(cols, data.w, data.blocks)
     fit = sm.WLS(dm[:, 0], dm[:, 1:], weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
     n_blocks = int(data.blocks.max()) + 1
-    scale = _absorbed_scale(len(data.y), dm.shape[1] - 1, n_blocks)
-    return _finish(float(fit.params[0]), float(fit.bse[0]) * np.sqrt(scale), len(np.unique(data.clusters)), alpha)
+    k = dm.shape[1] - 1
+    scale = _absorbed_scale(len(data.y), k, n_blocks)
+    df = _df(data, len(np.unique(data.clusters)), k + n_blocks)
+    return _finish(float(fit.params[0]), float(fit.bse[0]) * np.sqrt(scale), df, alpha)
 
 
 def complier_iv(data: Data, alpha: float, covariate: bool) -> Estimate:
@@ -89,13 +109,19 @@ def complier_iv(data: Data, alpha: float, covariate: bool) -> Estimate:
     cols = np.column_stack([data.y, data.d, data.z, data.x] if covariate else [data.y, data.d, data.z])
     dm = _demean(cols, data.w, data.blocks)
     if not np.any(dm[:, 1]) or not np.any(dm[:, 2]):
-        return _finish(float("nan"), float("nan"), len(np.unique(data.clusters)), alpha)
+        return _finish(float("nan"), float("nan"), 1.0, alpha)
+    n_clusters = len(np.unique(data.clusters))
+    # One row per cluster (school-level designs): linearmodels' clustered covariance is then exactly its
+    # heteroskedasticity-robust one, which it computes without a loop over clusters.
+    cov = {"cov_type": "robust"} if n_clusters == len(data.y) else {"cov_type": "clustered",
+                                                                      "clusters": data.clusters}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = IV2SLS(dm[:, 0], dm[:, 3:] if covariate else None, dm[:, 1:2], dm[:, 2:3], weights=data.w).fit(
-            cov_type="clustered", clusters=data.clusters, debiased=True)
+            debiased=True, **cov)
     n_blocks = int(data.blocks.max()) + 1
-    scale = _absorbed_scale(len(data.y), dm.shape[1] - 2, n_blocks)
+    k = dm.shape[1] - 2
+    scale = _absorbed_scale(len(data.y), k, n_blocks)
     beta = float(np.asarray(fit.params)[-1])
     se = float(np.asarray(fit.std_errors)[-1]) * np.sqrt(scale)
-    return _finish(beta, se, len(np.unique(data.clusters)), alpha)
+    return _finish(beta, se, _df(data, n_clusters, k + n_blocks), alpha)

@@ -1,0 +1,130 @@
+"""Rollout simulator benchmark: 1,000 replications of a statewide school-randomized trial.
+
+The state is the pairing benchmark's synthetic one (1,800 schools, about 70,000 teachers, seed 1), with 25 students
+per teacher. The design blocks by district (districts of one school pooled), half the schools treated, 80% of
+treated principals implementing and 90% of teachers opting in, the default pairing policy, and the three
+estimators (difference in means, block fixed-effects regression, complier 2SLS).
+
+Timed in one process:
+- the population: synthetic district written and read back, school covariates, every school paired once;
+- 1,000 replications on 1 local worker (the baseline), on 2 local workers, and on a Dask LocalCluster of 2
+  worker processes (its start-up and the population's transfer included);
+- the target: population + 1,000 replications on 2 workers, at most 120 s.
+Checks: the three runs' replication tables are identical (same seed, same numbers).
+
+    python benchmarks/rollouts.py [--replications N] [--write]
+
+--write records the table in benchmarks/RESULTS.md between this script's markers, leaving the rest alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import sys
+import time
+from importlib import metadata
+
+import pandas as pd
+from pairing import STATE_MEAN, STATE_SCHOOLS, STATE_SEED, machine  # benchmarks/pairing.py
+from results_file import replace_section  # benchmarks/
+
+from matcher.rollouts.design import design_from_dict
+from matcher.rollouts.population import load_population
+from matcher.rollouts.simulate import simulate
+
+START = "<!-- benchmarks/rollouts.py: start (`python benchmarks/rollouts.py --write` replaces this section) -->"
+END = "<!-- benchmarks/rollouts.py: end -->"
+TARGET_SECONDS = 120.0
+
+
+def design(replications: int):
+    return design_from_dict({
+        "population": {"synthetic": {"schools": STATE_SCHOOLS, "mean_size": STATE_MEAN, "seed": STATE_SEED}},
+        "assignment": {"method": "blocked", "blocks": ["district"], "small_blocks": "pool"},
+        "takeup": {"principals": 0.8, "teachers": 0.9},
+        "outcome": {"students_per_teacher": 25},
+        "simulation": {"replications": replications, "seed": 1},
+    }, "benchmark design")
+
+
+def peak_mb() -> tuple[float, float]:
+    """Peak resident memory of this process and of its largest child so far (MB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replications", type=int, default=1000)
+    ap.add_argument("--write", action="store_true", help="record the table in benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    m = machine()
+    print(f"machine: {m['cpu']}, {m['cores']}, {m['ram']}; Python {m['python']}", flush=True)
+    d = design(args.replications)
+
+    t = time.perf_counter()
+    pop = load_population(d, workers=2)
+    population_s = time.perf_counter() - t
+    print(f"population: {pop.n_schools:,} schools, {len(pop.table):,} teachers, {len(pop.pairs or ()):,} pairs "
+          f"in {population_s:.1f} s", flush=True)
+
+    runs: list[tuple[str, float, pd.DataFrame, dict]] = []
+    for label, executor, workers in (("local, 1 worker (baseline)", "local", 1), ("local, 2 workers", "local", 2),
+                                     ("Dask LocalCluster, 2 workers", "dask", 2)):
+        t = time.perf_counter()
+        result = simulate(d, executor=executor, workers=workers, population=pop)
+        seconds = time.perf_counter() - t
+        runs.append((label, seconds, result.replications, result.summary))
+        print(f"{label}: {seconds:.1f} s ({1000 * seconds / args.replications:.1f} ms per replication)",
+              flush=True)
+
+    base = runs[0][1]
+    same = all(r[2].equals(runs[0][2]) for r in runs[1:])
+    own, child = peak_mb()
+    total = population_s + runs[1][1]
+    summary = runs[1][3]
+    rows = [f"| {label} | {s:.1f} | {1000 * s / args.replications:.1f} | {base / s:.2f}x |"
+            for label, s, _, _ in runs]
+    est = summary["estimators"]
+    lines = [
+        START,
+        "",
+        f"# Rollout simulator (issue 5), {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']}, {m['ram']}, {m['os']}; Python {m['python']}; statsmodels "
+        f"{metadata.version('statsmodels')}, linearmodels {metadata.version('linearmodels')}, distributed "
+        f"{metadata.version('distributed')}. Command: `python benchmarks/rollouts.py"
+        f"{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`.",
+        "",
+        f"Population: synthetic state, {pop.n_schools:,} schools, {len(pop.table):,} teachers, 25 students per "
+        f"teacher ({25 * len(pop.table):,} students); blocked by district (single-school districts pooled), "
+        f"principals 0.8, teachers 0.9, default pairing policy; {len(pop.pairs or ()):,} pairs computed once "
+        f"in {population_s:.1f} s (synthesis, reading, covariates and the pairing).",
+        "",
+        f"| {args.replications:,} replications | seconds | ms per replication | speed-up vs 1 worker |",
+        "| --- | --- | --- | --- |",
+        *rows,
+        "",
+        f"- **Target: population + {args.replications:,} replications on 2 workers in at most "
+        f"{TARGET_SECONDS:.0f} s: {total:.1f} s ({'met' if total <= TARGET_SECONDS else 'MISSED'}).**",
+        f"- Same numbers on every executor and worker count: {'yes' if same else 'NO'} (replication tables "
+        "compared exactly).",
+        f"- Peak memory: this process {own:,.0f} MB, largest worker process {child:,.0f} MB.",
+        "- Operating characteristics (2-worker run): " + "; ".join(
+            f"{name.replace('_', ' ')}: truth {oc['truth_mean']:.4f}, bias {oc['bias']:+.4f}, power "
+            f"{oc['power']:.3f}, coverage {oc['coverage']:.3f}, MDES {oc['mdes']:.4f}" for name, oc in est.items()),
+        "",
+        END,
+    ]
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    if args.write:
+        replace_section(START, END, text)
+    return 0 if same and total <= TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
