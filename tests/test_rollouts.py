@@ -22,7 +22,7 @@ from matcher.errors import InputError
 from matcher.rollouts.assignment import Blocks, _min_distance_pairs, draw_blocked, matched_pairs
 from matcher.rollouts.design import design_from_dict
 from matcher.rollouts.estimators import Data, complier_iv, regression
-from matcher.rollouts.population import PairArrays, build_population, population_for
+from matcher.rollouts.population import PairArrays, build_population, load_population, population_for
 from matcher.rollouts.replicate import prepare, teacher_effects
 from matcher.rollouts.simulate import simulate
 from matcher.rubric import bundled
@@ -406,3 +406,20 @@ def test_brute_force_reference_is_itself_right():
     pts = np.array([[0.0, 0], [1, 0], [10, 0], [11, 0]])
     assert _brute_min_pairs(pts) == pytest.approx(2.0)
     assert sorted(itertools.chain.from_iterable(_min_distance_pairs(pts))) == [0, 1, 2, 3]
+
+
+def test_teacher_level_repairing_keeps_the_policy_lists_of_teachers_present():
+    """Per-draw pairing on the treated teachers: must/do-not-pair entries naming untreated teachers are dropped
+    for that draw instead of failing it."""
+    whole = design(simulation={"replications": 2})
+    pop = load_population(whole)
+    assert pop.pairs is not None and len(pop.pairs) > 2
+    ids = pop.table.teacher_id
+    must = [str(ids[pop.pairs.a[0]]), str(ids[pop.pairs.b[0]])]
+    avoid = [str(ids[pop.pairs.a[1]]), str(ids[pop.pairs.b[1]])]
+    d = design(assignment={"unit": "teacher"}, pairing={"must_pair": [must], "do_not_pair": [avoid]},
+               simulation={"replications": 8, "seed": 3})
+    assert d.repairs_each_replication
+    result = simulate(d, population=population_for(d, pop.table))
+    assert len(result.replications) == 8 * 2
+    assert result.replications["estimate"].notna().all()

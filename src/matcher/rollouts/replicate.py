@@ -134,7 +134,12 @@ def _pairs_for(prep: Prepared, eligible: np.ndarray) -> PairArrays:
     if len(rows) < 2:
         return PairArrays(*(np.zeros(0, dtype=np.int64),) * 4)
     sub = prep.pop.table.subset(rows)
-    return pair_arrays(pair_teachers(sub, prep.pop.policy), sub, rows)
+    policy = prep.pop.policy
+    if policy.do_not_pair or policy.must_pair:  # the lists may name teachers this draw leaves out
+        present = set(sub.teacher_id.tolist())
+        policy = policy.replace(**{k: tuple(p for p in getattr(policy, k) if p[0] in present and p[1] in present)
+                                   for k in ("do_not_pair", "must_pair")})
+    return pair_arrays(pair_teachers(sub, policy), sub, rows)
 
 
 def teacher_effects(prep: Prepared, pairs: PairArrays, active: np.ndarray,
