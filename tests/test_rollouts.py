@@ -423,3 +423,15 @@ def test_teacher_level_repairing_keeps_the_policy_lists_of_teachers_present():
     result = simulate(d, population=population_for(d, pop.table))
     assert len(result.replications) == 8 * 2
     assert result.replications["estimate"].notna().all()
+
+
+def test_bundled_sample_design_runs():
+    from pathlib import Path
+
+    from matcher.rollouts.design import load_design
+
+    d = load_design(Path(__file__).resolve().parent.parent / "data" / "samples" / "rollout.toml")
+    assert d.assignment.method == "matched_pairs" and d.power_curve is not None
+    result = simulate(d.replace(replications=4, power_curve=None))
+    assert result.summary["population"]["schools"] == 14
+    assert (result.assignment["arm"] == "treatment").sum() == 7
