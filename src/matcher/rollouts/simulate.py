@@ -164,6 +164,8 @@ def operating_characteristics(rows: pd.DataFrame, design: Design) -> dict[str, d
             "df": df,
             "mdes": multiplier(alpha, design.analysis.power, df) * sd if n > 1 else None,
             "mean_treated_units": float(ok["treated_units"].mean()),
+            "mean_targets_in_treated_arm": float(ok["targets_in_treated_arm"].mean()),
+            "mean_targets_paired": float(ok["targets_paired"].mean()),
             "targets_paired_share": float(ok["targets_paired"].sum() / max(ok["targets_in_treated_arm"].sum(), 1)),
         }
     return out
