@@ -180,3 +180,18 @@ def test_network_runs_listed_with_their_schools(api: Api) -> None:
         assert _get(api, f"/v1/networks/{made['id']}/schools", who).status_code == 403
     assert _get(api, "/v1/networks/00000000-0000-0000-0000-000000000000/schools").status_code == 404
     assert _get(api, "/v1/networks/nope/schools").status_code == 404
+
+
+def test_reports_with_pairs_across_schools_are_the_cli_pages(api: Api, tmp_path: Path) -> None:
+    """A pair across schools shows the colleague's scores from the other school's roster, as the CLI does."""
+    out = tmp_path / "cross"
+    assert cli(["pair", str(SAMPLES / "teachers.csv"), "--cross-school", "--out", str(out)]) == 0
+    ds = api.upload(SAMPLES / "teachers.csv")
+    run = api.run(ds.json()["id"], {"cross_school_fallback": True})
+    assert run["summary"]["cross_school_pairs"] > 0
+    with zipfile.ZipFile(io.BytesIO(_get(api, f"/v1/pairings/{run['id']}/reports.zip").content)) as z:
+        for name in z.namelist():
+            assert z.read(name).decode() == (out / name).read_text(encoding="utf-8"), name
+    crossing = next(p for p in csv.DictReader(io.StringIO((out / "pairs.csv").read_text())) if p["school_b"])
+    one = _get(api, f"/v1/pairings/{run['id']}/schools/{crossing['school_b']}/report.html").text
+    assert one == (out / "schools" / f"{crossing['school_b']}.html").read_text(encoding="utf-8")
