@@ -1,0 +1,129 @@
+// A pair's scores as a heat strip: one row per teacher, one cell per rubric indicator (grouped by domain), coloured
+// by score with a shape for refinement (below the weak threshold) and reinforcement (at or above the strong one)
+// areas, the indicators where one teacher can support the other outlined and the suggested focus starred. Nothing
+// assumes a number of indicators or a scale: both come from the rubric.
+
+import {newId, num, s} from './dom.js';
+
+const CELL = 16;
+const STEP = 18;
+const DOMAIN_GAP = 8;
+const LABEL = 64;
+const ROW = 20;
+
+/** 'refine' | 'middle' | 'reinforce' | 'none' for a score under the run's thresholds. */
+export function band(score, weak, strong) {
+  if (score === null || score === undefined) return 'none';
+  if (score < weak) return 'refine';
+  if (score >= strong) return 'reinforce';
+  return 'middle';
+}
+
+function shade(score, rubric, weak, strong) {
+  const b = band(score, weak, strong);
+  if (b === 'refine') return score <= (rubric.scale_min + weak) / 2 ? 'refine-2' : 'refine-1';
+  if (b === 'reinforce') return score >= (strong + rubric.scale_max) / 2 ? 'reinforce-2' : 'reinforce-1';
+  return b;
+}
+
+function words(b) {
+  return {refine: 'refinement area', reinforce: 'reinforcement area', middle: 'neither', none: 'not observed'}[b];
+}
+
+function short(id) {
+  return id.length > 11 ? `${id.slice(0, 10)}…` : id;
+}
+
+/**
+ * scoreStrip({rubric, weak, strong, a: {id, scores}, b: {id, scores}, aHelpsB, bHelpsA, focus}) -> <svg>
+ * scores: {indicator: number|null} (null or missing: not observed).
+ */
+export function scoreStrip({rubric, weak, strong, a, b, aHelpsB, bHelpsA, focus}) {
+  const inds = rubric.indicators;
+  const helps = new Set([...aHelpsB, ...bHelpsA]);
+  const domains = [];
+  for (const ind of inds) {
+    if (!domains.length || domains[domains.length - 1].name !== ind.domain) domains.push({name: ind.domain, items: []});
+    domains[domains.length - 1].items.push(ind);
+  }
+  const x = new Map();
+  let pos = LABEL;
+  for (const d of domains) {
+    d.start = pos;
+    for (const ind of d.items) {
+      x.set(ind.name, pos);
+      pos += STEP;
+    }
+    d.end = pos - (STEP - CELL);
+    pos += DOMAIN_GAP;
+  }
+  const width = pos - DOMAIN_GAP + 2;
+  const height = 2 * ROW + 24;
+  const titleId = newId('strip');
+  const count = (t, which) => inds.filter((i) => band(t.scores[i.name], weak, strong) === which).length;
+  const summary = `Scores of ${a.id} and ${b.id} on ${inds.length} indicators. `
+    + `${a.id}: ${count(a, 'refine')} refinement and ${count(a, 'reinforce')} reinforcement areas; `
+    + `${b.id}: ${count(b, 'refine')} refinement and ${count(b, 'reinforce')} reinforcement areas. `
+    + `Outlined: the ${helps.size} indicator${helps.size === 1 ? '' : 's'} where one can support the other.`;
+
+  const svg = s('svg', {class: 'strip', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId,
+    preserveAspectRatio: 'xMinYMin meet'}, s('title', {id: titleId}, summary));
+  [a, b].forEach((t, row) => {
+    const y = row * ROW;
+    svg.append(s('text', {x: 0, y: y + 12, class: 'strip-label'}, short(t.id), s('title', {}, t.id)));
+    for (const ind of inds) {
+      const score = t.scores[ind.name];
+      const bnd = band(score, weak, strong);
+      const cx = x.get(ind.name);
+      const g = s('g', {class: `cell ${shade(score, rubric, weak, strong)}`},
+        s('title', {}, `${ind.label}: ${t.id} ${score === null || score === undefined ? 'not observed'
+          : `${num(score)} (${words(bnd)})`}`),
+        s('rect', {x: cx, y, width: CELL, height: CELL, rx: 2}));
+      if (bnd === 'refine') {
+        g.append(s('path', {class: 'mark', d: `M${cx + 4} ${y + 6}h8l-4 5z`}));
+      } else if (bnd === 'reinforce') {
+        g.append(s('path', {class: 'mark', d: `M${cx + 4} ${y + 11}h8l-4 -5z`}));
+      }
+      svg.append(g);
+    }
+  });
+  for (const name of helps) {
+    if (!x.has(name)) continue;
+    svg.append(s('rect', {class: 'helps', x: x.get(name) - 1.5, y: -1.5, width: CELL + 3, height: ROW + CELL + 3,
+      rx: 3}));
+  }
+  if (focus && x.has(focus)) {
+    svg.append(s('text', {class: 'focus-star', x: x.get(focus) + CELL / 2, y: 2 * ROW + 7, 'text-anchor': 'middle'},
+      '★'));
+  }
+  for (const d of domains) {
+    svg.append(s('text', {class: 'strip-domain', x: (d.start + d.end) / 2, y: height - 2, 'text-anchor': 'middle'},
+      d.name));
+  }
+  return svg;
+}
+
+/** The legend for every strip on the page. */
+export function legend(weak, strong) {
+  const sw = (cls, mark) => s('svg', {class: 'swatch', viewBox: '0 0 16 16', 'aria-hidden': 'true'},
+    s('g', {class: `cell ${cls}`}, s('rect', {x: 0, y: 0, width: 16, height: 16, rx: 2}),
+      mark ? s('path', {class: 'mark', d: mark}) : null));
+  const item = (svgEl, text) => {
+    const li = document.createElement('li');
+    li.append(svgEl, ' ', text);
+    return li;
+  };
+  const ul = document.createElement('ul');
+  ul.className = 'legend';
+  ul.setAttribute('aria-label', 'How to read the score strips');
+  ul.append(
+    item(sw('refine-2', 'M4 6h8l-4 5z'), `refinement area (below ${num(weak)})`),
+    item(sw('middle'), 'in between'),
+    item(sw('reinforce-2', 'M4 11h8l-4 -5z'), `reinforcement area (${num(strong)} or above)`),
+    item(sw('none'), 'not observed'),
+    item(s('svg', {class: 'swatch', viewBox: '0 0 16 16', 'aria-hidden': 'true'},
+      s('rect', {class: 'helps', x: 1.5, y: 1.5, width: 13, height: 13, rx: 3})), 'one can support the other'),
+    item(s('svg', {class: 'swatch', viewBox: '0 0 16 16', 'aria-hidden': 'true'},
+      s('text', {class: 'focus-star', x: 8, y: 13, 'text-anchor': 'middle'}, '★')), 'suggested focus'));
+  return ul;
+}

@@ -1,0 +1,34 @@
+// The start page: a principal lands on their school in the newest finished run; the state office and researchers
+// on the list of pairing runs.
+
+import {h, route, when} from '../dom.js';
+
+export const nav = {label: 'My school', href: '#/', roles: ['principal'], active: /^\/(pairings\/.*)?$/};
+
+async function land(ctx) {
+  if (ctx.me.role !== 'principal') {
+    location.replace('#/runs');
+    return;
+  }
+  const runs = (await ctx.api.get('/v1/pairings')).pairings.filter((r) => r.status === 'succeeded');
+  if (!ctx.alive()) return;
+  if (!runs.length) {
+    ctx.title('No suggestions yet');
+    ctx.main.replaceChildren(h('h1', {}, 'No suggested pairs yet'),
+      h('p', {}, `The state office has not yet sent suggestions for ${ctx.me.schools.join(', ')}. `
+        + 'Come back once they have run the pairing.'));
+    return;
+  }
+  const newest = runs[0];  // the API lists runs newest first
+  const schools = (await ctx.api.get(`/v1/pairings/${encodeURIComponent(newest.id)}/schools`)).schools;
+  if (!ctx.alive()) return;
+  if (schools.length) {
+    location.replace(route('pairings', newest.id, 'schools', schools[0].school_id));
+    return;
+  }
+  ctx.title('No suggestions yet');
+  ctx.main.replaceChildren(h('h1', {}, 'No suggested pairs yet'),
+    h('p', {}, `The newest run (${when(newest.created_at)}) holds none of your schools.`));
+}
+
+export const routes = [{pattern: /^\/$/, roles: ['principal', 'state', 'researcher'], render: land}];
