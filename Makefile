@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks serve key postgres samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,17 +26,21 @@ demo: install
 	$(BIN)/matcher pair data/samples/teachers.csv --schools data/samples/schools.csv --out $(OUT)
 	@echo "first pairs:" && head -n 4 $(OUT)/pairs.csv | cut -c1-160
 
-# The storage tests run on SQLite and on a real PostgreSQL server (started here if none answers on 127.0.0.1:5432).
-test: install-test postgres
+# The storage tests run on SQLite and on a real PostgreSQL server (started here if none answers on 127.0.0.1:5432);
+# the web page's end-to-end tests drive Debian's headless Chromium (installed here if missing).
+test: install-test postgres chromium
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 
 # The long checks too (larger cross-checks against CP-SAT and networkx).
-test-all: install-test postgres
+test-all: install-test postgres chromium
 	$(BIN)/pytest -q -m "slow or not slow"
 
 postgres:
 	bash scripts/ensure-postgres.sh
+
+chromium:
+	bash scripts/ensure-chromium.sh
 
 # The REST API on http://127.0.0.1:8000 (OpenAPI at /docs); storage: MATCHER_DATABASE_URL, default ./matcher.db.
 serve: install
@@ -57,6 +61,9 @@ bench-api: install-test
 
 bench-networks: install-test
 	$(BIN)/python benchmarks/networks.py
+
+bench-rollouts: install-test
+	$(BIN)/python benchmarks/rollouts.py
 
 samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
