@@ -39,7 +39,12 @@ MAX_EXAMPLES = 30  # per operation and backend
 DATASET, PAIRING, SCHOOL = "REAL_dataset", "REAL_pairing", "REAL_school"
 TINY_DATASET, TINY_RUN = "REAL_tiny_dataset", "REAL_tiny_run"
 NETWORKS = "REAL_networks"
-PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL, "network_run_id": NETWORKS}
+ROLLOUT, ROLLOUT_FILE = "REAL_rollout", "REAL_file_name"
+PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL, "network_run_id": NETWORKS,
+               "rollout_id": ROLLOUT, "file_name": ROLLOUT_FILE}
+# A rollout small enough to finish in a moment, with every output file (a power curve too).
+TINY_ROLLOUT = {"population": {"synthetic": {"schools": 4, "mean_size": 8, "seed": 1}},
+                "simulation": {"replications": 4}, "power_curve": {"values": [0.0, 0.2], "replications": 2}}
 NUL = "a\x00b"  # valid in JSON and in a query string; PostgreSQL text cannot hold it
 NOT_UTF8 = b'{"note": "caf\xe9"}'  # Latin-1, sent raw as an application/json body
 
@@ -63,7 +68,12 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
 
 @schema.hook
 def flatmap_body(context: Any, body: Any) -> st.SearchStrategy:
-    """A new run: on the small district (then the policy is what is tested), or on a generated dataset id."""
+    """A new run: on the small district (then the policy is what is tested), or on a generated dataset id. A new
+    rollout: with a population that is refused (then the other sections are what is tested), or as generated."""
+    if _is(context, "POST", "/v1/rollouts") and isinstance(body, dict):
+        # A population refused with everything else still checked: each generated body would otherwise queue a
+        # job (the explicit examples start real ones).
+        return st.sampled_from([{**body, "population": {"synthetic": {"schools": 1}}}, body])
     if not _is(context, "POST", "/v1/pairings") or not isinstance(body, dict):
         return st.just(body)
     return st.sampled_from([{**body, "dataset_id": TINY_DATASET}, body])
@@ -95,6 +105,10 @@ def before_add_examples(context: Any, examples: list[Any]) -> None:
         examples += [op.Case(path_parameters=path, query={"revision": r}) for r in (0, 1, 99, 2**31, 2**63)]
     if _is(context, "GET", "/v1/pairings/{pairing_id}/pairs.csv"):
         examples += [op.Case(path_parameters=path, query={"current": c}) for c in (True, False)]
+    if _is(context, "GET", "/v1/rollouts/{rollout_id}/files/{file_name}"):
+        examples += [op.Case(path_parameters={"rollout_id": ROLLOUT, "file_name": n}) for n in (
+            "assignment.csv", "balance.csv", "replications.csv", "summary.json", "power_curve.csv",
+            "power_curve.png", "nope.csv", NUL)]
     if _is(context, "GET", "/v1/audit"):
         examples += [op.Case(query={"target": f"pairing/{PAIRING}", "limit": 5}), op.Case(query={"target": NUL})]
     json_bodies: list[dict[str, Any] | bytes] = []
@@ -104,6 +118,11 @@ def before_add_examples(context: Any, examples: list[Any]) -> None:
         json_bodies = [{"dataset_id": TINY_DATASET, "policy": {}},
                        {"dataset_id": TINY_DATASET, "policy": {}, "previous_pairing_id": TINY_RUN},
                        {"dataset_id": NUL, "policy": {}}, {"dataset_id": TINY_DATASET, "previous_pairing_id": NUL}]
+    if _is(context, "POST", "/v1/rollouts"):
+        json_bodies = [TINY_ROLLOUT, {**TINY_ROLLOUT, "population": {"dataset_id": TINY_DATASET}},
+                       {**TINY_ROLLOUT, "population": {"dataset_id": NUL}},
+                       {**TINY_ROLLOUT, "population": {"teachers": "/etc/passwd"}},
+                       {**TINY_ROLLOUT, "assignment": {"blocks": [NUL]}}]
     if _is(context, "POST", "/v1/datasets"):
         rows = [{"teacher_id": f"A{i}", "school_id": "X1", "subject": "math", "grades": "7",
                  "years_experience": i, "scores": {"questioning": 2 + i / 4}} for i in range(4)]
@@ -147,10 +166,22 @@ def _succeeded(client: TestClient, headers: dict[str, str], dataset_id: str, tim
     return run["id"]
 
 
+def _rollout(client: TestClient, headers: dict[str, str], timeout: float = 120.0) -> str:
+    r = client.post("/v1/rollouts", json=TINY_ROLLOUT, headers=headers)
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + timeout
+    while (body := client.get(f"/v1/rollouts/{r.json()['id']}", headers=headers).json())["status"] in (
+            "queued", "running"):
+        assert time.monotonic() < deadline, f"rollout still {body['status']} after {timeout} s"
+        time.sleep(0.05)
+    assert body["status"] == "succeeded", body
+    return body["id"]
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
     """The sample uploaded and paired, S0001 re-matched once (a revision with a diff); a small synthetic district
-    and a run of it."""
+    and a run of it; a tiny rollout with every file."""
     db = make_database(request.param)
     key = add_keys(db)["state"]
     headers = {"Authorization": f"Bearer {key}"}
@@ -174,8 +205,10 @@ def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
             r = client.post("/v1/networks", files={"file": ("schools.csv", fh, "text/csv")}, headers=headers)
         assert r.status_code == 201, r.text
         networks = r.json()["id"]
+        rollout = _rollout(client, headers)
     return Seeded(app, key, {DATASET: dataset, PAIRING: run, SCHOOL: "S0001", TINY_DATASET: tiny,
-                             TINY_RUN: tiny_run, NETWORKS: networks})
+                             TINY_RUN: tiny_run, NETWORKS: networks, ROLLOUT: rollout,
+                             ROLLOUT_FILE: "power_curve.png"})
 
 
 @schema.parametrize()

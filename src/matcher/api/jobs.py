@@ -1,5 +1,6 @@
-"""Pairing runs as jobs: each runs in a separate process (spawned, so no server threads are copied), which
-exits by itself if the server dies; a run whose job vanished is marked failed, never left "running"."""
+"""Pairing runs and rollout simulations as jobs: each runs in a separate process (spawned, so no server threads are
+copied), which exits by itself if the server dies; a run whose job vanished is marked failed, never left
+"running"."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from typing import Any
 
 from sqlalchemy import Engine
 
+from ..service.rollouts import execute_rollout
 from ..service.runs import execute_run
 from ..store import repo
 
@@ -51,26 +55,33 @@ class JobRunner:
                     self._pool.submit(os.getpid)
 
     def submit(self, run_id: str) -> None:
+        """A pairing run."""
+        self._submit(execute_run, run_id, repo.fail_run)
+
+    def submit_rollout(self, run_id: str) -> None:
+        """A rollout simulation (its replications in solve_workers processes)."""
+        self._submit(execute_rollout, run_id, repo.fail_rollout)
+
+    def _submit(self, job: Callable[[str, str, int], str], run_id: str, fail: Callable[..., Any]) -> None:
         with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool()
             try:
-                fut = self._pool.submit(execute_run, self.url, run_id, self.solve_workers)
+                fut = self._pool.submit(job, self.url, run_id, self.solve_workers)
             except (BrokenProcessPool, RuntimeError):
                 self._pool = self._new_pool()
-                fut = self._pool.submit(execute_run, self.url, run_id, self.solve_workers)
-        fut.add_done_callback(lambda f: self._done(run_id, f))
+                fut = self._pool.submit(job, self.url, run_id, self.solve_workers)
+        fut.add_done_callback(lambda f: self._done(run_id, f, fail))
 
-    def _done(self, run_id: str, fut: Future[str]) -> None:
+    def _done(self, run_id: str, fut: Future[str], fail: Callable[..., Any]) -> None:
         if fut.cancelled():
             return  # server shutting down; the run stays queued and is resumed at the next start
         exc = fut.exception()
         if exc is None:
             return
         log.error("job for run %s died: %r", run_id, exc)
-        repo.fail_run(self.engine, run_id, None, {"message": "the job process died (out of memory, or killed); "
-                                                             "start the run again", "problems": [],
-                                                  "type": "internal"})
+        fail(self.engine, run_id, None, {"message": "the job process died (out of memory, or killed); start the "
+                                                    "run again", "problems": [], "type": "internal"})
         if isinstance(exc, BrokenProcessPool):
             with self._lock:
                 self._pool = self._new_pool()

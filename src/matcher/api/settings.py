@@ -27,9 +27,10 @@ def _int(name: str, default: int, problems: list[Problem]) -> int:
 class Settings:
     database_url: str = field(default_factory=database_url)
     max_upload_bytes: int = 64 * 1024 * 1024  # a statewide file of 70,000 teachers is about 8 MB
-    job_processes: int = 1  # pairing runs at a time (each in its own process)
+    job_processes: int = 1  # jobs (pairing runs, rollouts) at a time, each in its own process
     solve_workers: int = 2  # processes inside one run for the per-school solves
     auto_migrate: bool = True  # apply pending migrations at start-up
+    max_rollout_replications: int = 20_000  # per design and per power-curve point of a rollout over the API
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,7 +39,8 @@ class Settings:
                 max_upload_bytes=_int("MATCHER_MAX_UPLOAD_MB", 64, problems) * 1024 * 1024,
                 job_processes=_int("MATCHER_JOB_PROCESSES", 1, problems),
                 solve_workers=_int("MATCHER_SOLVE_WORKERS", min(2, os.cpu_count() or 1), problems),
-                auto_migrate=os.environ.get("MATCHER_AUTO_MIGRATE", "1") not in ("0", "false", "no"))
+                auto_migrate=os.environ.get("MATCHER_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
+                max_rollout_replications=_int("MATCHER_MAX_ROLLOUT_REPLICATIONS", 20_000, problems))
         if problems:
             raise InputError(problems)
         return s

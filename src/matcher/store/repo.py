@@ -16,7 +16,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError
 from .keys import Caller
-from .tables import audit_log, dataset_schools, datasets, pairing_runs, run_files, school_revisions
+from .tables import (
+    audit_log,
+    dataset_schools,
+    datasets,
+    pairing_runs,
+    rollout_files,
+    rollout_runs,
+    run_files,
+    school_revisions,
+)
 
 INTERRUPTED = "interrupted: the server stopped while the run was in progress; start the run again"
 
@@ -252,3 +261,102 @@ def audit_entries(conn: Connection, target_prefix: str | None = None, limit: int
     if target_prefix:
         q = q.where(audit_log.c.target.startswith(target_prefix, autoescape=True))
     return list(conn.execute(q))
+
+
+# Rollout simulations ----------------------------------------------------------------------------------------------
+
+def insert_rollout(conn: Connection, *, design: dict[str, Any], request: dict[str, Any], dataset_id: str | None,
+                   caller: Caller) -> str:
+    ident = new_id()
+    conn.execute(insert(rollout_runs).values(id=ident, dataset_id=dataset_id, status="queued", progress=0.0,
+                                             design=design, request=request, created_at=now(),
+                                             created_by=caller.key_id))
+    return ident
+
+
+def get_rollout(conn: Connection, ident: str, with_tables: bool = False) -> Row:
+    _known_shape("rollout", ident)
+    cols = [c for c in rollout_runs.c if with_tables or c.name != "tables"]
+    row = conn.execute(select(*cols).where(rollout_runs.c.id == ident)).first()
+    if row is None:
+        raise NotFoundError("rollout", ident)
+    return row
+
+
+def list_rollouts(conn: Connection, created_by: str | None = None) -> list[Row]:
+    """Newest first, without the balance and power-curve rows; only one key's when created_by is given."""
+    q = select(*[c for c in rollout_runs.c if c.name != "tables"]).order_by(rollout_runs.c.created_at.desc())
+    if created_by is not None:
+        q = q.where(rollout_runs.c.created_by == created_by)
+    return list(conn.execute(q))
+
+
+def claim_rollout(engine: Engine, ident: str) -> str | None:
+    """Mark a queued rollout as running; the token alone may write its progress and result (None if not queued)."""
+    token = secrets.token_hex(16)
+    with engine.begin() as conn:
+        n = conn.execute(update(rollout_runs).where(rollout_runs.c.id == ident, rollout_runs.c.status == "queued")
+                         .values(status="running", runner=token, started_at=now())).rowcount
+    return token if n == 1 else None
+
+
+def set_rollout_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(rollout_runs).where(rollout_runs.c.id == ident, rollout_runs.c.runner == token,
+                                                rollout_runs.c.status == "running").values(progress=progress))
+
+
+def finish_rollout(engine: Engine, ident: str, token: str, *, summary: dict[str, Any], tables: dict[str, Any],
+                   files: dict[str, tuple[bytes, str]]) -> bool:
+    """Store the summary, tables and files (name -> (bytes, media type)) at once; False if the attempt is stale."""
+    with engine.begin() as conn:
+        n = conn.execute(update(rollout_runs).where(rollout_runs.c.id == ident, rollout_runs.c.runner == token,
+                                                    rollout_runs.c.status == "running")
+                         .values(status="succeeded", progress=1.0, summary=summary, tables=tables,
+                                 finished_at=now())).rowcount
+        if n != 1:
+            conn.rollback()
+            return False
+        conn.execute(insert(rollout_files), [{"run_id": ident, "name": k, "media_type": media,
+                                              "content": gzip.compress(data, 6)}
+                                             for k, (data, media) in files.items()])
+    return True
+
+
+def fail_rollout(engine: Engine, ident: str, token: str | None, error: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        cond = [rollout_runs.c.id == ident, rollout_runs.c.status.in_(("queued", "running"))]
+        if token is not None:
+            cond.append(rollout_runs.c.runner == token)
+        conn.execute(update(rollout_runs).where(*cond).values(status="failed", error=error, finished_at=now()))
+
+
+def recover_interrupted_rollouts(engine: Engine) -> list[str]:
+    """At start-up, as recover_interrupted does for pairing runs: running -> failed, the queued ones returned."""
+    with engine.begin() as conn:
+        conn.execute(update(rollout_runs).where(rollout_runs.c.status == "running")
+                     .values(status="failed", runner=None, finished_at=now(),
+                             error={"message": INTERRUPTED, "problems": [], "type": "interrupted"}))
+        return list(conn.execute(select(rollout_runs.c.id).where(rollout_runs.c.status == "queued")
+                                 .order_by(rollout_runs.c.created_at)).scalars())
+
+
+def rollout_file(conn: Connection, ident: str, name: str) -> tuple[bytes, str]:
+    """A file's bytes and media type."""
+    row = conn.execute(select(rollout_files.c.content, rollout_files.c.media_type)
+                       .where(rollout_files.c.run_id == ident, rollout_files.c.name == name)).first()
+    if row is None:
+        raise NotFoundError("file of rollout", f"{ident}/{name}")
+    return gzip.decompress(row.content), row.media_type
+
+
+def rollout_file_names(conn: Connection, idents: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each rollout's files as (name, media type), in name order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    if not idents:
+        return out
+    q = (select(rollout_files.c.run_id, rollout_files.c.name, rollout_files.c.media_type)
+         .where(rollout_files.c.run_id.in_(idents)).order_by(rollout_files.c.run_id, rollout_files.c.name))
+    for r in conn.execute(q):
+        out.setdefault(r.run_id, []).append((r.name, r.media_type))
+    return out

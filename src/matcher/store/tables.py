@@ -163,3 +163,32 @@ network_revisions = Table(
     Column("left_out", JSON, nullable=False),
     Column("summary", JSON, nullable=False),
 )
+
+# Rollout simulations (migration 0003): the design as checked, then the job's summary, the tables a page draws
+# (first draw's balance, power curve) and the output files (gzip, as run_files holds a pairing run's).
+rollout_runs = Table(
+    "rollout_runs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), ForeignKey("datasets.id")),  # a stored dataset as the population, else NULL
+    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed
+    Column("progress", Float, nullable=False, server_default="0"),
+    Column("design", JSON, nullable=False),  # every setting, defaults filled in
+    Column("request", JSON, nullable=False),  # the body as sent
+    Column("summary", NULLABLE_JSON),
+    Column("tables", NULLABLE_JSON),  # {"balance": rows, "power_curve": rows or null}
+    Column("error", NULLABLE_JSON),
+    Column("runner", String(64)),  # token of the job attempt that may write the result
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_rollout_runs_created_by", "created_by"),
+)
+
+rollout_files = Table(
+    "rollout_files", metadata,
+    Column("run_id", String(36), ForeignKey("rollout_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
