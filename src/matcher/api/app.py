@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from ..store import repo
 from ..store.db import current_revision, head_revision, open_engine, upgrade
+from ..web import mount_web
 from . import errors
 from .jobs import JobRunner
 from .limits import BodyLimit
-from .routers import audit, datasets, health, me, network_maps, networks, pairings, reports, rubrics
+from .routers import audit, datasets, health, me, network_maps, networks, pairings, reports, rollouts, rubrics
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("the database schema is at revision %s but this code needs %s: run `matcher db upgrade`; "
                       "/v1 answers 503 until then", at, head)
         queued = repo.recover_interrupted(engine) if app.state.ready else []
+        queued_rollouts = repo.recover_interrupted_rollouts(engine) if app.state.ready else []
         jobs = JobRunner(engine, s.database_url, s.job_processes, s.solve_workers)
         jobs.start()
         app.state.settings, app.state.engine, app.state.jobs = s, engine, jobs
         for run_id in queued:
             log.info("resuming queued pairing run %s", run_id)
             jobs.submit(run_id)
+        for run_id in queued_rollouts:
+            log.info("resuming queued rollout %s", run_id)
+            jobs.submit_rollout(run_id)
         try:
             yield
         finally:
@@ -52,8 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "runs, principals' re-matches. Every /v1 route needs 'Authorization: Bearer <key>'.")
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_upload_bytes)
-    for r in (health.router, datasets.router, pairings.router, networks.router, audit.router):
+    for r in (health.router, datasets.router, pairings.router, networks.router, rollouts.router, audit.router):
         app.include_router(r)
     for r in (me.router, rubrics.router, reports.router, network_maps.router):  # what the web page needs too
         app.include_router(r)
+    mount_web(app)
     return app
