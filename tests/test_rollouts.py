@@ -435,3 +435,8 @@ def test_bundled_sample_design_runs():
     result = simulate(d.replace(replications=4, power_curve=None))
     assert result.summary["population"]["schools"] == 14
     assert (result.assignment["arm"] == "treatment").sum() == 7
+
+
+def test_pairing_section_problems_are_named_pairing_key():
+    found = _problems({"population": {"synthetic": {"schools": 10}}, "pairing": {"mode": "sideways"}})
+    assert any("column 'pairing.mode'" in p for p in found), found

@@ -8,7 +8,7 @@ setting before any work starts and report every problem at once, each named by i
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -345,6 +345,8 @@ def _population(r: _Reader, base_dir: Path | None) -> PopulationSpec | None:
         return str(p if p.is_absolute() or base_dir is None else base_dir / p)
 
     rubric = r.text("rubric") or "team"
+    if rubric not in ("team", "danielson"):  # a rubric file, relative to the design file like the others
+        rubric = path("rubric") or "team"
     synthetic = r.data.get("synthetic")
     teachers = path("teachers")
     if (synthetic is None) == (teachers is None):
@@ -352,7 +354,7 @@ def _population(r: _Reader, base_dir: Path | None) -> PopulationSpec | None:
         return None
     if synthetic is None:
         return PopulationSpec(teachers=teachers, schools=path("schools"), roster=path("roster"),
-                              rubric=rubric if rubric in ("team", "danielson") else path("rubric") or "team")
+                              rubric=rubric)
     s = _Reader(synthetic, "population.synthetic", r.source, r.problems, ("schools", "mean_size", "seed"))
     if r.has("schools") or r.has("roster"):
         r.fail("schools", "a synthetic population makes its own schools; give no schools or roster file")
@@ -380,9 +382,10 @@ def _policy(data: Any, source: str, base_dir: Path | None, problems: list[Proble
                                           value=repr(file))])
             p = Path(file)
             base = load_policy(p if p.is_absolute() or base_dir is None else base_dir / p)
-        policy = policy_from_dict(settings, f"{source} [pairing]", base)
-    except InputError as exc:
-        problems.extend(exc.problems)
+        policy = policy_from_dict(settings, source, base)
+    except InputError as exc:  # the policy reader names its keys alone: name them in the design's [pairing]
+        problems.extend(replace(p, column=f"pairing.{p.column}") if p.file == source and p.column and
+                        not p.column.startswith("pairing") else p for p in exc.problems)
         return Policy()
     if policy.scope != "school" or policy.cross_school_fallback:
         problems.append(Problem(source, "a simulated trial pairs teachers within their own school: scope must be "
