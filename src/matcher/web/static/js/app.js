@@ -2,17 +2,18 @@
 // module that owns it. Views live in views/*.js; each exports
 //   routes: [{pattern: RegExp on the path after '#', roles: [...], render(ctx, ...decodedGroups)}]
 //   nav (optional): {label, href, roles, active: RegExp}
-// so a new view (the rollout simulator's, for one) is one more module in MODULES below.
+// so a new view is one more module in MODULES below.
 
 import {ApiError, makeApi} from './api.js';
 import {clear, h} from './dom.js';
 import {errorBox, problemsTable} from './ui.js';
 import * as home from './views/home.js';
 import * as networks from './views/networks.js';
+import * as rollouts from './views/rollouts.js';
 import * as runs from './views/runs.js';
 import * as school from './views/school.js';
 
-const MODULES = [home, school, runs, networks];
+const MODULES = [home, school, runs, networks, rollouts];
 
 // The key is kept in sessionStorage: it survives a reload of this tab, but it is gone when the tab closes and no
 // other tab or later user of a shared office computer can read it (localStorage would keep it on disk for good).
