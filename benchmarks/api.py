@@ -47,11 +47,11 @@ from typing import Any
 
 import httpx2 as httpx
 from pairing import STATE_MEAN, STATE_SCHOOLS, STATE_SEED, machine, matcher_cmd, versions  # benchmarks/pairing.py
+from results_file import replace_section  # benchmarks/
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / ".data"
-RESULTS = HERE / "RESULTS.md"
 START = "<!-- benchmarks/api.py: start (`python benchmarks/api.py --write` replaces this section) -->"
 END = "<!-- benchmarks/api.py: end -->"
 
@@ -922,16 +922,7 @@ def section(b: Bench, elapsed: float, backends: list[str]) -> str:
 
 
 def write_results(text: str) -> None:
-    """Replace this script's section of RESULTS.md (or append it); the rest of the file stays as it is."""
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    RESULTS.write_text(new)
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    replace_section(START, END, text)
 
 
 # --- main -----------------------------------------------------------------------------------------------------
