@@ -120,6 +120,14 @@ def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
         return None
 
 
+def check_out_folder(out: Path, problems: list[Problem]) -> None:
+    """--out must name a folder (existing or not) whose parent exists; outputs are published into it at once."""
+    if not out.resolve().parent.is_dir():
+        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    elif out.exists() and not out.is_dir():
+        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
+
+
 def _pair(args: argparse.Namespace) -> int:
     from .io.pair_lists import check_pair_ids, read_pair_file, read_school_coords
     from .io.teachers import read_teachers
@@ -131,10 +139,7 @@ def _pair(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     problems: list[Problem] = []
     out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
-    elif out.exists() and not out.is_dir():
-        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
+    check_out_folder(out, problems)
     rubric = _collect(problems, load_rubric, args.rubric)
     policy = _collect(problems, load_policy, args.policy)
     flags = {k: getattr(args, k) for k in _POLICY_FLAGS if getattr(args, k) is not None}
@@ -216,8 +221,7 @@ def _networks(args: argparse.Namespace) -> int:
 
     problems: list[Problem] = []
     out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
+    check_out_folder(out, problems)
     policy = _collect(problems, load_network_policy, args.policy)
     schools = _collect(problems, read_schools, args.schools, policy.focus_areas or None if policy else None)
     fac = _collect(problems, read_facilitators, args.facilitators, args.caseload) if args.facilitators else None

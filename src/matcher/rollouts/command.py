@@ -53,17 +53,14 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _collect
+    from ..cli import _collect, check_out_folder
     from .design import load_design
     from .outputs import write_rollout
     from .simulate import simulate
 
     problems: list[Problem] = []
     out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
-    elif out.exists() and not out.is_dir():
-        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
+    check_out_folder(out, problems)
     if args.workers < 1:
         problems.append(Problem("command line", "must be at least 1", column="--workers", value=str(args.workers)))
     if args.scheduler and args.executor != "dask":

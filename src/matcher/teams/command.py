@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _collect
+    from ..cli import _collect, check_out_folder
     from ..io.teachers import read_teachers
     from ..rubric import load_rubric
     from .model import load_team_policy, parse_size, team_policy_from_dict
@@ -46,10 +46,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     problems: list[Problem] = []
     out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        problems.append(Problem(str(out), "the output folder's parent folder does not exist"))
-    elif out.exists() and not out.is_dir():
-        problems.append(Problem(str(out), "exists and is not a folder; --out names the output folder"))
+    check_out_folder(out, problems)
     flags: dict[str, Any] = {}
     if args.size is not None:
         size = _collect(problems, parse_size, args.size, "command line", "--size")
