@@ -7,12 +7,14 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..io.atomic import staged_directory
-from .simulate import RolloutResult
+
+if TYPE_CHECKING:  # the simulation's modules load statsmodels; the API server imports FILES from here without them
+    from .simulate import RolloutResult
 
 FILES = ("assignment.csv", "balance.csv", "replications.csv", "summary.json", "power_curve.csv", "power_curve.png")
 

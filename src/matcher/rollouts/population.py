@@ -21,7 +21,6 @@ from .design import Design, PopulationSpec
 
 SIZE_BANDS = ("small", "medium", "large")  # thirds of the schools by number of teachers
 DERIVED = ("teachers", "mean_score", "share_targets", "size_band", "score_quartile")
-TEACHER_COLUMNS = ("years", "mean_score", "refinement_areas")
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,6 @@ class Prepared:
     def teacher_level(self) -> bool:
         return self.design.assignment.unit == "teacher"
 
-    @property
-    def units(self) -> int:
-        return len(self.pop.table) if self.teacher_level else self.pop.n_schools
-
 
 def prepare(design: Design, pop: Population, source: str | None = None) -> Prepared:
     """Check the design's columns against the population and set up blocks (InputError before any draw)."""

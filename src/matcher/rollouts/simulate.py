@@ -4,7 +4,7 @@ characteristics of each estimator: bias, RMSE, power, coverage, the minimum dete
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from scipy import stats
 
 from ..errors import InputError, Problem
 from .design import Design, OutcomeSpec, design_to_dict
-from .executors import DaskCluster, Progress, chunks, run_local
+from .executors import EXECUTORS, DaskCluster, Progress, chunks, run_local
 from .population import Population, load_population
 from .replicate import COLUMNS, Prepared, RerandomizationError, first_draw, prepare
 
@@ -35,7 +35,7 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
     """Run the design. Bad settings, an unreachable scheduler or a design the population cannot support raise
     InputError before any replication runs. progress(fraction) is called as replications finish."""
     started = time.perf_counter()
-    if executor not in ("local", "dask"):
+    if executor not in EXECUTORS:
         raise InputError([Problem("command line", "must be local or dask", column="--executor", value=executor)])
     if workers < 1:
         raise InputError([Problem("command line", "must be at least 1", column="--workers", value=str(workers))])
@@ -112,8 +112,6 @@ def _prepare_all(design: Design, pop: Population) -> tuple[list[Prepared], list[
 
 
 def _with_effect(outcome: OutcomeSpec, value: float) -> OutcomeSpec:
-    from dataclasses import replace
-
     return replace(outcome, effect_target=value)
 
 

@@ -34,8 +34,6 @@ MAX_TEACHERS = 100_000  # schools x mean_size of a synthetic population (a whole
 MAX_CURVE_POINTS = 25
 MAX_DRAWS = 100_000  # re-randomization draws per replication
 NO_FILES = "the API takes dataset_id or synthetic: it reads no files on the server"
-# rollouts.outputs.FILES, not imported from there: that module loads statsmodels, which the server does not need
-FILES = ("assignment.csv", "balance.csv", "replications.csv", "summary.json", "power_curve.csv", "power_curve.png")
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "png": "image/png"}
 TIMINGS = ("population_seconds", "replications_seconds", "seconds_per_replication", "elapsed_seconds")
 

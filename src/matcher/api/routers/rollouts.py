@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from ...errors import NotFoundError
+from ...rollouts.outputs import FILES
 from ...service import rollouts as svc
 from ...store import repo
 from ...store.keys import Caller
@@ -132,14 +133,14 @@ def get_rollout(rollout_id: str, caller: CallerDep, engine: EngineDep) -> Rollou
 
 
 @router.get("/{rollout_id}/files/{file_name}", response_class=Response, responses={200: {
-    "description": "the file as `matcher simulate` writes it: " + ", ".join(svc.FILES),
+    "description": "the file as `matcher simulate` writes it: " + ", ".join(FILES),
     "content": {"text/csv": {}, "application/json": {"schema": {"type": "object"}}, "image/png": {}}}})
 def rollout_file(rollout_id: str, file_name: str, caller: CallerDep, engine: EngineDep) -> Response:
     """One output file, byte for byte what `matcher simulate` writes for the design."""
     with engine.connect() as conn:
         row = _visible(conn, caller, rollout_id)
-        if file_name not in svc.FILES:
-            raise NotFoundError("file of rollout (files: " + ", ".join(svc.FILES) + ")", file_name)
+        if file_name not in FILES:
+            raise NotFoundError("file of rollout (files: " + ", ".join(FILES) + ")", file_name)
         if row.status != "succeeded":
             raise NotFoundError(f"file yet (the rollout is {row.status})", file_name)
         data, media = repo.rollout_file(conn, rollout_id, file_name)
