@@ -44,7 +44,7 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     expect(page.get_by_role("heading", level=1)).to_be_focused()
     page.get_by_label("Schools", exact=True).fill("10")
     page.get_by_label("Replications", exact=True).fill("30")
-    page.get_by_label("Effect sizes").fill("0, 0.2, 0.4")
+    page.get_by_label("Values", exact=True).fill("0, 0.2, 0.4")
     page.get_by_label("Replications per point").fill("20")
     page.get_by_label("Replications per point").press("Enter")  # submits the form from the keyboard
 
@@ -157,6 +157,18 @@ def test_a_bad_setting_shows_the_api_problem(site: Site, page: Page) -> None:
     page.get_by_role("button", name="Start the rollout").click()
     expect(problems.locator("tbody th")).to_have_text("assignment.blocks")
     expect(share).not_to_have_attribute("aria-invalid", "true")  # the earlier problem is gone
+    assert len(rollouts(site)) == before
+
+    # A power curve over numbers of schools: the values must be whole numbers of schools.
+    page.get_by_label("Method").select_option("complete")
+    page.get_by_label("Vary").select_option("schools")
+    page.get_by_label("Values", exact=True).fill("4, 6.5")
+    with page.expect_response(lambda r: r.url.endswith("/v1/rollouts") and r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Start the rollout").click()
+    assert answer.value.status == 422
+    assert answer.value.request.post_data_json["power_curve"]["vary"] == "schools"
+    expect(problems.locator("tbody th")).to_have_text("power_curve.values")
+    expect(page.locator("#ro-curve")).to_have_attribute("aria-invalid", "true")
     assert len(rollouts(site)) == before
 
 

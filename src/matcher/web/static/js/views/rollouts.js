@@ -151,14 +151,20 @@ function designForm(ctx, datasets) {
       'On students of a target teacher who gets a partner.'));
   const values = h('input', {type: 'text', spellcheck: 'false', autocomplete: 'off', inputmode: 'decimal',
     placeholder: '0, 0.1, 0.2, 0.3'});
+  const vary = h('select', {}, h('option', {value: 'effect_target'}, 'Effect on targets (SD)'),
+    h('option', {value: 'schools'}, 'Number of schools'));
+  vary.addEventListener('change', () => {
+    values.placeholder = vary.value === 'schools' ? '10, 20, 40, 80' : '0, 0.1, 0.2, 0.3';
+  });
   const simulation = h('fieldset', {},
     h('legend', {}, 'Replications'),
     h('div', {class: 'pair'},
       put('simulation.replications', 'ro-reps', 'Replications', numberInput(200, {min: 1, step: 1})),
       put('simulation.seed', 'ro-seed', 'Seed', numberInput(1, {min: 0, step: 1}))),
     h('fieldset', {class: 'inner'}, h('legend', {}, 'Power curve (optional)'),
-      put('power_curve.values', 'ro-curve', 'Effect sizes', values, 'Comma-separated, in SD. Leave empty for no '
-        + 'curve.'),
+      put('power_curve.vary', 'ro-vary', 'Vary', vary),
+      put('power_curve.values', 'ro-curve', 'Values', values, 'Comma-separated: effect sizes in SD, or numbers '
+        + 'of schools sampled from the population. Leave empty for no curve.'),
       put('power_curve.replications', 'ro-curve-reps', 'Replications per point',
         numberInput(100, {min: 1, step: 1}))));
 
@@ -213,7 +219,7 @@ function designForm(ctx, datasets) {
     take('simulation.seed', design.simulation, 'seed');
     const list = values.value.trim();
     if (list) {
-      design.power_curve = {vary: 'effect_target', values: list.split(/[,\s;]+/).filter(Boolean).map((x) => {
+      design.power_curve = {vary: vary.value, values: list.split(/[,\s;]+/).filter(Boolean).map((x) => {
         const n = Number(x);
         return Number.isFinite(n) ? n : x;  // as typed: the API says which value is not a number
       })};
