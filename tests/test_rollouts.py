@@ -308,6 +308,9 @@ def test_bad_designs_name_section_key_and_value():
     assert "matched pairs" in "\n".join(_problems({"population": {"synthetic": {"schools": 10}},
                                                    "assignment": {"method": "matched_pairs",
                                                                   "treated_share": 0.3}}))
+    assert "needs covariates to match on" in "\n".join(_problems({"population": {"synthetic": {"schools": 10}},
+                                                                   "assignment": {"method": "matched_pairs",
+                                                                                  "balance_on": []}}))
     assert "within their own school" in "\n".join(_problems({"population": {"synthetic": {"schools": 10}},
                                                              "pairing": {"cross_school_fallback": True}}))
 

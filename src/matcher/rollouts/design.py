@@ -274,6 +274,9 @@ def design_from_dict(data: dict[str, Any], source: str = "design", base_dir: Pat
         small_blocks=r.choice("small_blocks", "error", SMALL_BLOCKS))
     if assignment.method == "blocked" and not assignment.blocks:
         r.fail("blocks", "a blocked design needs block columns, e.g. blocks = [\"district\", \"level\"]")
+    if assignment.method in ("matched_pairs", "rerandomized") and not assignment.balance_on:
+        r.fail("balance_on", f"{assignment.method.replace('_', ' ')} needs covariates to "
+                             f"{'match' if assignment.method == 'matched_pairs' else 'balance'} on", [])
     if assignment.method == "matched_pairs" and assignment.treated_share != 0.5:
         r.fail("treated_share", "matched pairs put one school of each pair in each arm: the share is 0.5",
                assignment.treated_share)
