@@ -189,7 +189,8 @@ def test_matched_pairs_have_the_least_total_distance(n, seed):
 
 
 def test_matched_pairs_put_one_school_of_each_pair_in_each_arm():
-    frame = pd.DataFrame({"teachers": [10, 11, 30, 31, 50, 52, 70], "mean_score": [3, 3.1, 2, 2.1, 4, 4, 3]})
+    frame = pd.DataFrame({"teachers": [10, 11, 30, 31, 50, 52, 70], "mean_score": [3, 3.1, 2, 2.1, 4, 4, 3],
+                          "constant": 1.0, "twice": [20, 22, 60, 62, 100, 104, 140]})  # no spread; collinear
     blocks = matched_pairs(frame, Blocks(np.zeros(7, dtype=np.int64), ["all"]))
     assert blocks.count == 4  # three pairs and the odd one out
     pairs = {tuple(np.flatnonzero(blocks.codes == b)) for b in range(blocks.count)}

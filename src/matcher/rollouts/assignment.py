@@ -89,7 +89,11 @@ def matched_pairs(covariates: pd.DataFrame, within: Blocks) -> Blocks:
     x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)
     x = np.nan_to_num(x - x.mean(axis=0))
     cov = np.atleast_2d(np.cov(x, rowvar=False)) if len(x) > 1 else np.eye(x.shape[1])
-    whitened = x @ np.linalg.cholesky(np.linalg.pinv(cov) + 1e-12 * np.eye(x.shape[1]))
+    # Mahalanobis distance through the pseudo-inverse: directions without spread (a constant covariate, or one
+    # that is a combination of others) are left out instead of making the covariance singular.
+    vals, vecs = np.linalg.eigh(cov)
+    keep = vals > 1e-12 * max(float(vals.max(initial=0.0)), 1e-300)
+    whitened = x @ vecs[:, keep] / np.sqrt(vals[keep])
     codes = np.full(len(x), -1, dtype=np.int64)
     labels: list[str] = []
     for b in range(within.count):
