@@ -325,3 +325,48 @@ def test_peer_groups_keep_the_distance_limit_between_every_two() -> None:
     for order in ([a, b, c], [b, a, c], [c, b, a]):
         assert form_networks(_table(order), policy).networks == ()
     assert len(form_networks(_table([b, a, c]), network_policy_from_dict({"mode": "peer"})).networks) == 1
+
+
+@st.composite
+def clustered_school_sets(draw: Any) -> list[dict[str, Any]]:
+    """2 to 4 clusters of schools 1 degree of latitude apart (about 111 km), each cluster's schools within 22 km."""
+    out: list[dict[str, Any]] = []
+    for c in range(draw(st.integers(2, 4))):
+        for s in draw(school_sets())[:draw(st.integers(3, 5))]:
+            out.append({**s, "id": f"S{len(out)}", "lat": s["lat"] + c, "district": "A", "new_principal": False,
+                        "strengths": s["strengths"] or [CODES[c % 3]], "needs": s["needs"] or [CODES[c % 3]]})
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schools=clustered_school_sets(), which=st.integers(0, len(POLICIES) - 1))
+def test_parts_solved_apart_equal_one_model(schools: list[dict[str, Any]], which: int) -> None:
+    """The independent parts of the link graph, each solved exactly, add up to the one model's optimum."""
+    raw = {"max_km": 40.0, **POLICIES[which]}
+    policy = network_policy_from_dict(raw).replace(workers=1)
+    t = _table(schools)
+    try:
+        whole = form_networks(t, policy, _split=False)
+    except (InputError, InfeasibleError) as err:
+        with pytest.raises(type(err)):
+            form_networks(t, policy)
+        return
+    split = form_networks(t, policy)
+    assert whole.summary["optimal"] and split.summary["optimal"]
+    assert split.summary["bound"] == split.summary["objective"] and split.summary["gap"] == 0.0
+    assert check(split) == split.summary["objective"] == whole.summary["objective"]
+    if raw.get("max_networks") is not None:
+        assert split.summary["n_parts_solved"] == 1
+
+
+def test_max_networks_keeps_one_model() -> None:
+    """Two clusters 111 km apart, each a triad: solved as two parts, unless max_networks couples them."""
+    schools = [_school("H1", "host", 36.00), _school("P1", "partner", 36.01), _school("P2", "partner", 36.02),
+               _school("H2", "host", 37.00), _school("P3", "partner", 37.01), _school("P4", "partner", 37.03),
+               _school("P5", "partner", 38.00)]  # alone: nothing to solve
+    t = _table(schools)
+    free = form_networks(t, network_policy_from_dict({"max_km": 25}))
+    assert free.summary["n_parts_solved"] == 2 and len(free.networks) == 2 and free.summary["optimal"]
+    one = form_networks(t, network_policy_from_dict({"max_km": 25, "max_networks": 1}))
+    assert one.summary["n_parts_solved"] == 1 and len(one.networks) == 1 and one.summary["optimal"]
+    assert one.summary["objective"] == max(check(one), 0) < free.summary["objective"] == check(free)
