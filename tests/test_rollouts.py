@@ -444,3 +444,22 @@ def test_bundled_sample_design_runs():
 def test_pairing_section_problems_are_named_pairing_key():
     found = _problems({"population": {"synthetic": {"schools": 10}}, "pairing": {"mode": "sideways"}})
     assert any("column 'pairing.mode'" in p for p in found), found
+
+
+def test_design_problems_come_before_the_pairing(monkeypatch):
+    """Unknown columns and blocks too small are reported before the engine pairs a single school."""
+    import matcher.rollouts.population as population
+
+    def no_pairing(*args, **kwargs):
+        raise AssertionError("the engine ran before the design was checked")
+
+    monkeypatch.setattr(population, "pair_teachers", no_pairing)
+    for assignment, message in (({"method": "blocked", "blocks": ["region"]}, "unknown school column"),
+                                ({"balance_on": ["district_id"]}, "numeric"),
+                                ({"method": "matched_pairs", "balance_on": ["nowhere"]}, "unknown school column")):
+        with pytest.raises(InputError, match=message):
+            simulate(design(assignment=assignment))
+    with pytest.raises(InputError, match="power_curve.values"):
+        simulate(design(power_curve={"vary": "schools", "values": [50]}))
+    with pytest.raises(AssertionError, match="before the design was checked"):  # a good design does get paired
+        simulate(design(simulation={"replications": 2}))

@@ -78,20 +78,25 @@ class Population:
                        teacher_covariates=self.teacher_covariates.iloc[rows].reset_index(drop=True), pairs=pairs)
 
 
-def load_population(design: Design, workers: int = 1) -> Population:
+def load_population(design: Design, workers: int = 1, pair: bool = True) -> Population:
     """Read or generate the teachers and schools the design names; see population_for."""
     table, schools_file, schools_name = _read(design.population)
-    return population_for(design, table, schools_file, schools_name, workers)
+    return population_for(design, table, schools_file, schools_name, workers, pair)
 
 
 def population_for(design: Design, table: TeacherTable, schools_file: pd.DataFrame | None = None,
-                   schools_name: str = "schools", workers: int = 1) -> Population:
-    """Derive the school covariates and, when the design's draws do not change the pairing, pair every school
-    once (the same pairing `matcher pair` makes)."""
+                   schools_name: str = "schools", workers: int = 1, pair: bool = True) -> Population:
+    """Derive the school covariates and (pair=True) the pairing; see with_pairs."""
     pop = build_population(table, schools_file, schools_name, design.policy)
-    if not design.repairs_each_replication:
-        pop = replace(pop, pairs=pair_arrays(pair_teachers(pop.table, pop.policy, workers=workers), pop.table))
-    return pop
+    return with_pairs(design, pop, workers) if pair else pop
+
+
+def with_pairs(design: Design, pop: Population, workers: int = 1) -> Population:
+    """The population with every school paired once (the pairing `matcher pair` makes), when the design's draws
+    do not change the pairing and it is not paired yet."""
+    if pop.pairs is not None or design.repairs_each_replication:
+        return pop
+    return replace(pop, pairs=pair_arrays(pair_teachers(pop.table, pop.policy, workers=workers), pop.table))
 
 
 def _read(spec: PopulationSpec) -> tuple[TeacherTable, pd.DataFrame | None, str]:

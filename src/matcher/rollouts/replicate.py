@@ -50,8 +50,9 @@ class Prepared:
         return self.design.assignment.unit == "teacher"
 
 
-def prepare(design: Design, pop: Population, source: str | None = None) -> Prepared:
-    """Check the design's columns against the population and set up blocks (InputError before any draw)."""
+def prepare(design: Design, pop: Population, source: str | None = None, match: bool = True) -> Prepared:
+    """Check the design's columns against the population and set up blocks (InputError before any draw).
+    match=False skips forming matched pairs (for a check only)."""
     a = design.assignment
     source = source or design.source
     problems: list[Problem] = []
@@ -74,7 +75,8 @@ def prepare(design: Design, pop: Population, source: str | None = None) -> Prepa
     else:
         blocks = block_codes(pop.schools, a.blocks)
         if a.method == "matched_pairs":
-            blocks = matched_pairs(pop.schools[list(a.balance_on)], blocks)
+            if match:
+                blocks = matched_pairs(pop.schools[list(a.balance_on)], blocks)
         else:
             blocks = _small_blocks(blocks, a.small_blocks, pop.n_schools, source, ", ".join(a.blocks))
     if pop.n_schools < 2:

@@ -14,7 +14,7 @@ from scipy import stats
 from ..errors import InputError, Problem
 from .design import Design, OutcomeSpec, design_to_dict
 from .executors import EXECUTORS, DaskCluster, Progress, chunks, run_local
-from .population import Population, load_population
+from .population import Population, load_population, with_pairs
 from .replicate import COLUMNS, Prepared, RerandomizationError, first_draw, prepare
 
 
@@ -43,7 +43,9 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
     try:
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        pop = population if population is not None else load_population(design, workers=workers)
+        pop = population if population is not None else load_population(design, workers=workers, pair=False)
+        _prepare_all(design, pop, check_only=True)  # every column and block problem, before the pairing
+        pop = with_pairs(design, pop, workers)
         timings["population_seconds"] = time.perf_counter() - t
         preps, counts, labels = _prepare_all(design, pop)
         try:
@@ -86,9 +88,12 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
     return RolloutResult(design, assignment, balance, main, summary, curve, curve_rows)
 
 
-def _prepare_all(design: Design, pop: Population) -> tuple[list[Prepared], list[int], list[float]]:
-    """The design's Prepared, then one per power-curve point; all checked before any replication runs."""
-    preps = [prepare(design, pop)]
+def _prepare_all(design: Design, pop: Population, check_only: bool = False
+                 ) -> tuple[list[Prepared], list[int], list[float]]:
+    """The design's Prepared, then one per power-curve point; all checked before any replication runs
+    (check_only: the checks alone, without forming matched pairs)."""
+    match = not check_only
+    preps = [prepare(design, pop, match=match)]
     counts = [design.replications]
     labels: list[float] = []
     curve = design.power_curve
@@ -97,7 +102,7 @@ def _prepare_all(design: Design, pop: Population) -> tuple[list[Prepared], list[
     for k, value in enumerate(curve.values):
         if curve.vary == "effect_target":
             point = design.replace(outcome=_with_effect(design.outcome, value))
-            preps.append(prepare(point, pop))
+            preps.append(prepare(point, pop, match=match))
         else:
             n = int(value)
             if n > pop.n_schools:
@@ -105,7 +110,7 @@ def _prepare_all(design: Design, pop: Population) -> tuple[list[Prepared], list[
                                           column="power_curve.values", value=str(n))])
             rng = np.random.default_rng(np.random.SeedSequence(design.seed, spawn_key=(2**32 - 1, k)))
             rows = np.sort(rng.choice(pop.n_schools, size=n, replace=False))
-            preps.append(prepare(design, pop.subset(rows), f"{design.source} (power curve, {n} schools)"))
+            preps.append(prepare(design, pop.subset(rows), f"{design.source} (power curve, {n} schools)", match))
         counts.append(curve.replications)
         labels.append(value)
     return preps, counts, labels
