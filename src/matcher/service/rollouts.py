@@ -15,16 +15,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from ..errors import InputError, MatcherError, Problem
+from ..errors import InputError, Problem
 from ..pairing.model import build_scoring
 from ..rollouts.design import Design, PopulationSpec, design_from_dict, design_to_dict
 from ..rubric import BUNDLED
 from ..store import repo
 from ..store.codec import table_of
-from ..store.db import open_engine
 from ..store.keys import Caller
 from .datasets import rubric_named
-from .runs import PROGRESS_EVERY
+from .runs import PROGRESS_EVERY, run_job
 
 log = logging.getLogger(__name__)
 
@@ -183,27 +182,8 @@ def records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
 def execute_rollout(url: str, run_id: str, workers: int = 1) -> str:
     """The job: claim the rollout, simulate, store. Returns the final status; does nothing for a rollout already
     claimed or finished."""
-    engine = open_engine(url)
-    try:
-        token = repo.claim_rollout(engine, run_id)
-        if token is None:
-            return "skipped"
-        try:
-            _execute(engine, run_id, token, workers)
-            return "succeeded"
-        except MatcherError as exc:
-            problems = [p.__dict__ for p in exc.problems] if isinstance(exc, InputError) else []
-            repo.fail_rollout(engine, run_id, token, {"message": f"{len(problems)} problem(s) in the design or its "
-                                                                 "population" if problems else str(exc),
-                                                      "problems": problems, "type": "input" if problems else "solver"})
-            return "failed"
-        except Exception:
-            log.exception("rollout %s failed", run_id)
-            repo.fail_rollout(engine, run_id, token, {"message": "internal error; the server log has the details",
-                                                      "problems": [], "type": "internal"})
-            return "failed"
-    finally:
-        engine.dispose()
+    return run_job(url, run_id, workers, "rollout", repo.claim_rollout, _execute, repo.fail_rollout,
+                   "the design or its population")
 
 
 def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:

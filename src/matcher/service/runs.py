@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -72,26 +73,35 @@ def _previous_pairs(engine: Engine, previous_id: str) -> list[tuple[str, str]]:
 def execute_run(url: str, run_id: str, workers: int = 1) -> str:
     """The job: claim the run, pair, store. Returns the final status. Safe to call for a run already claimed or
     finished (it does nothing)."""
+    return run_job(url, run_id, workers, "pairing run", repo.claim_run, _execute, repo.fail_run, "the input")
+
+
+def run_job(url: str, job_id: str, workers: int, what: str, claim: Callable[[Engine, str], str | None],
+            execute: Callable[[Engine, str, str, int], None],
+            fail: Callable[[Engine, str, str, dict[str, Any]], None], inputs: str) -> str:
+    """A job's body, for pairing runs and rollouts alike: claim it (or skip it, "skipped"), execute it, and on
+    an error store the error with its problems (type input, infeasible, solver or internal) under the claim's
+    token. Returns the final status."""
     engine = open_engine(url)
     try:
-        token = repo.claim_run(engine, run_id)
+        token = claim(engine, job_id)
         if token is None:
             return "skipped"
         try:
-            _execute(engine, run_id, token, workers)
+            execute(engine, job_id, token, workers)
             return "succeeded"
         except MatcherError as exc:
             problems = [p.__dict__ for p in exc.problems] if isinstance(exc, InputError) else []
-            repo.fail_run(engine, run_id, token, {"message": str(exc) if not problems else
-                                                  f"{len(problems)} problem(s) in the input",
-                                                  "problems": problems,
-                                                  "type": "infeasible" if isinstance(exc, InfeasibleError)
-                                                  else "input" if problems else "solver"})
+            fail(engine, job_id, token, {"message": str(exc) if not problems else
+                                         f"{len(problems)} problem(s) in {inputs}",
+                                         "problems": problems,
+                                         "type": "infeasible" if isinstance(exc, InfeasibleError)
+                                         else "input" if problems else "solver"})
             return "failed"
         except Exception:
-            log.exception("pairing run %s failed", run_id)
-            repo.fail_run(engine, run_id, token, {"message": "internal error; the server log has the details",
-                                                  "problems": [], "type": "internal"})
+            log.exception("%s %s failed", what, job_id)
+            fail(engine, job_id, token, {"message": "internal error; the server log has the details",
+                                         "problems": [], "type": "internal"})
             return "failed"
     finally:
         engine.dispose()

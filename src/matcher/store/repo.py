@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError
@@ -127,13 +127,18 @@ def list_runs(conn: Connection, dataset_ids: list[str] | None = None) -> list[Ro
     return list(conn.execute(q))
 
 
-def claim_run(engine: Engine, ident: str) -> str | None:
-    """Mark a queued run as running and return the token that alone may write its result (None if not queued)."""
+def _claim(engine: Engine, table: Table, ident: str) -> str | None:
+    """Mark a queued job (a pairing run or a rollout) as running and return the token that alone may write its
+    progress and result (None if it was not queued: another process claimed it, or it is finished)."""
     token = secrets.token_hex(16)
     with engine.begin() as conn:
-        n = conn.execute(update(pairing_runs).where(pairing_runs.c.id == ident, pairing_runs.c.status == "queued")
+        n = conn.execute(update(table).where(table.c.id == ident, table.c.status == "queued")
                          .values(status="running", runner=token, started_at=now())).rowcount
     return token if n == 1 else None
+
+
+def claim_run(engine: Engine, ident: str) -> str | None:
+    return _claim(engine, pairing_runs, ident)
 
 
 def set_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
@@ -292,12 +297,7 @@ def list_rollouts(conn: Connection, created_by: str | None = None) -> list[Row]:
 
 
 def claim_rollout(engine: Engine, ident: str) -> str | None:
-    """Mark a queued rollout as running; the token alone may write its progress and result (None if not queued)."""
-    token = secrets.token_hex(16)
-    with engine.begin() as conn:
-        n = conn.execute(update(rollout_runs).where(rollout_runs.c.id == ident, rollout_runs.c.status == "queued")
-                         .values(status="running", runner=token, started_at=now())).rowcount
-    return token if n == 1 else None
+    return _claim(engine, rollout_runs, ident)
 
 
 def set_rollout_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
