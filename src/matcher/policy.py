@@ -13,6 +13,7 @@ from .errors import InputError, Problem
 Mode = Literal["mutual", "one_way"]
 Affinity = Literal["any", "prefer_same", "require_same", "prefer_cross"]
 Scope = Literal["school", "district", "all"]
+Aggregate = Literal["mean", "median", "latest"]
 IdPair = tuple[str, str]
 
 
@@ -40,6 +41,7 @@ class Policy:
     fallback_max_km: float | None = None
     solver: str = "auto"
     time_limit_seconds: float | None = None  # per pool, one-way only; beyond it the answer is reported unproven
+    aggregate: Aggregate = "mean"  # a teacher's score over several observations: mean, median or latest (by date)
 
     def replace(self, **changes: Any) -> Policy:
         return dataclasses.replace(self, **changes)
@@ -94,8 +96,9 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy", base: Policy 
             values[key] = _pairs(value, key, source, problems)
         elif key in ("indicator_weights", "domain_weights"):
             values[key] = _weights(value, key, source, problems)
-        elif key in ("mode", "subject", "grade", "scope"):
-            allowed = get_args({"mode": Mode, "subject": Affinity, "grade": Affinity, "scope": Scope}[key])
+        elif key in ("mode", "subject", "grade", "scope", "aggregate"):
+            allowed = get_args({"mode": Mode, "subject": Affinity, "grade": Affinity, "scope": Scope,
+                                "aggregate": Aggregate}[key])
             if value not in allowed:
                 problems.append(Problem(source, f"must be one of {', '.join(allowed)}", column=key,
                                         value=repr(value)))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -14,45 +12,13 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..rubric import Rubric
 from .grades import parse_grades
+from .table import TeacherTable
 
 REQUIRED = ("teacher_id", "school_id", "subject", "grades", "years_experience")
-OPTIONAL = ("opt_out", "district_id")
+OPTIONAL = ("opt_out", "district_id", "teacher_name", "school_name", "email", "role", "supervisor_id")
 LONG_COLUMNS = ("teacher_id", "indicator", "score")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0", ""}
-
-
-@dataclass(frozen=True, eq=False)
-class TeacherTable:
-    """Teachers as integer-indexed arrays; row i of every array is teacher i."""
-
-    rubric: Rubric
-    teacher_id: np.ndarray  # str objects
-    school_id: np.ndarray
-    district_id: np.ndarray  # "" when not given
-    subject: np.ndarray  # lower-cased
-    grades: np.ndarray  # int64 bitmask (see io.grades); 0 = unknown
-    grades_text: np.ndarray
-    years: np.ndarray  # float, nan = unknown
-    opt_out: np.ndarray  # bool
-    scores: np.ndarray  # float (n, k), nan = not observed
-    source: str = ""
-    warnings: tuple[str, ...] = field(default=())
-
-    def __len__(self) -> int:
-        return len(self.teacher_id)
-
-    @cached_property
-    def index(self) -> dict[str, int]:
-        """teacher_id -> row."""
-        return {t: i for i, t in enumerate(self.teacher_id.tolist())}
-
-    def subset(self, rows: np.ndarray) -> TeacherTable:
-        """A new table of the given rows (indices or a boolean mask), in that order; this one is unchanged."""
-        return TeacherTable(rubric=self.rubric, teacher_id=self.teacher_id[rows], school_id=self.school_id[rows],
-                            district_id=self.district_id[rows], subject=self.subject[rows], grades=self.grades[rows],
-                            grades_text=self.grades_text[rows], years=self.years[rows], opt_out=self.opt_out[rows],
-                            scores=self.scores[rows], source=self.source, warnings=self.warnings)
 
 
 def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
@@ -216,6 +182,8 @@ def _roster_fields(df: pd.DataFrame, name: str, problems: list[Problem]) -> dict
                                 row=int(lines[i]), column="teacher_id", value=str(ids.iloc[i])))
     out["district_id"] = (df["district_id"].str.strip().to_numpy(dtype=object) if "district_id" in df
                           else np.full(n, "", dtype=object))
+    for col in ("teacher_name", "school_name", "email", "role", "supervisor_id"):
+        out[col] = (df[col].str.strip().to_numpy(dtype=object) if col in df else np.full(n, "", dtype=object))
     out["subject"] = (df["subject"].str.strip().str.lower().to_numpy(dtype=object) if "subject" in df
                       else np.full(n, "", dtype=object))
     grades_text = df["grades"].str.strip() if "grades" in df else pd.Series([""] * n)
@@ -300,7 +268,9 @@ def _table(rubric: Rubric, f: dict[str, np.ndarray], scores: np.ndarray, name: s
     return TeacherTable(rubric=rubric, teacher_id=f["teacher_id"], school_id=f["school_id"],
                         district_id=f["district_id"], subject=f["subject"], grades=f["grades"],
                         grades_text=f["grades_text"], years=f["years"], opt_out=f["opt_out"], scores=scores,
-                        source=name, warnings=tuple(warnings))
+                        source=name, warnings=tuple(warnings), teacher_name=f["teacher_name"],
+                        school_name=f["school_name"], email=f["email"], role=f["role"],
+                        supervisor_id=f["supervisor_id"])
 
 
 def _read_long(path: Path, roster_path: Path, rubric: Rubric) -> TeacherTable:
