@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,16 +134,17 @@ def test_every_policy_on_the_sample_keeps_the_rules() -> None:
         result = form_networks(t, network_policy_from_dict({k: v for k, v in raw.items() if k != "avoid"}))
         assert result.summary["optimal"]
         assert check(result) == result.summary["objective"]
-        for _, school, role, _, focus, why in rows(result):
+        for _, school, name, role, _, focus, why in rows(result):
             assert focus.replace("_", " ") in why and (role in ("host", "peer") or school not in why)
+            assert name == t.name[list(t.school_id).index(school)]
 
 
 def test_cohorts_meet_in_pods_by_grade_band() -> None:
     t = read_schools(SAMPLES / "schools.csv")
     result = form_networks(t, network_policy_from_dict({"shape": "cohort", "min_partners": 4, "max_partners": 8,
                                                         "require_focus_match": False}))
-    cohort = [r for r in rows(result) if r[2] == "partner"]
-    assert cohort and all(r[3] in ("elementary", "middle", "high") for r in cohort)
+    cohort = [r for r in rows(result) if r[3] == "partner"]
+    assert cohort and all(r[4] in ("elementary", "middle", "high") for r in cohort)
 
 
 def _write(tmp_path: Path, lines: list[str]) -> Path:
@@ -199,6 +201,49 @@ def test_cli_writes_three_files_or_nothing(tmp_path: Path, capsys: pytest.Captur
     assert cli(["networks", str(bad), "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
     assert "a host with no strengths" in capsys.readouterr().err
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_outputs_name_every_school(tmp_path: Path) -> None:
+    """networks.csv and unassigned.csv carry each school's name beside its id, and explanations name the other
+    schools "name (id)"; a name with a comma, quotes and markup is written as plain text and reads back unchanged."""
+    schools = _csv_rows(SAMPLES / "schools.csv")
+    for k, row in enumerate(schools):
+        if k % 2:
+            row["name"] = f'{row["name"]}, "Campus {k}" <b>east</b>'
+    path = tmp_path / "schools.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, list(schools[0]))
+        w.writeheader()
+        w.writerows(schools)
+    names = {r["school_id"]: r["name"] for r in schools}
+    out = tmp_path / "out"
+    assert cli(["networks", str(path), "--out", str(out)]) == 0
+    got, left = _csv_rows(out / "networks.csv"), _csv_rows(out / "unassigned.csv")
+    assert list(got[0]) == ["network_id", "school_id", "school_name", "role", "pod", "focus_area", "explanation"]
+    assert list(left[0]) == ["school_id", "school_name", "reason"]
+    assert {r["school_id"]: r["school_name"] for r in got + left} == names and len(got) + len(left) == len(names)
+    for nid in {r["network_id"] for r in got}:
+        net = [r for r in got if r["network_id"] == nid]
+        (host,) = [r for r in net if r["role"] == "host"]
+        for r in net:
+            if r["role"] == "partner":
+                assert r["explanation"].startswith(f"partner of {names[host['school_id']]} ({host['school_id']}) ")
+                assert f"{names[r['school_id']]} ({r['school_id']})" in host["explanation"]
+    assert any('"Campus' in r["explanation"] and "<b>east</b>" in r["explanation"] for r in got)
+    assert '""Campus' in (out / "networks.csv").read_text(encoding="utf-8")  # quoted by the csv module
+    # A school with a blank name is named by its id alone.
+    bare = _write(tmp_path, ["H1,,D1,elementary,K,5,36.00,-86.0,host,rigorous_instruction,",
+                             "P1,,D1,elementary,K,5,36.01,-86.0,partner,,rigorous_instruction",
+                             "P2,,D1,elementary,K,5,36.02,-86.0,partner,,rigorous_instruction"])
+    result = form_networks(read_schools(bare))
+    assert {r[2] for r in rows(result)} == {""}
+    assert [r[6].split(" for ")[0] for r in rows(result) if r[3] == "partner"] == ["partner of H1"] * 2
+    assert rows(result)[0][6].endswith("who need rigorous instruction: P1, P2")
 
 
 def test_facilitators_get_the_least_total_travel(tmp_path: Path) -> None:
@@ -271,7 +316,7 @@ def test_stay_keeps_last_years_network_and_max_years_splits_it() -> None:
     assert {"H2", "P1"} <= network_of(stay, "P1")
     assert stay.summary["objective"] < free.summary["objective"]
     assert {"H2", "P1"} <= network_of(form_networks(t, network_policy_from_dict({"stay": ["H2"]})), "P1")
-    with pytest.raises(InfeasibleError, match="H2, P1"):
+    with pytest.raises(InfeasibleError, match=re.escape("x (H2), x (P1)")):  # named as people read them
         form_networks(t, network_policy_from_dict({"stay": ["P1"], "max_years": 3}))
     apart = form_networks(t, network_policy_from_dict({"max_years": 3, "weight_km": 0}))
     assert "H2" not in network_of(apart, "P1")
@@ -309,7 +354,7 @@ def test_named_schools_and_impossible_sizes(tmp_path: Path) -> None:
         i = list(t.school_id).index(school)
         return str(t.school_id[next(n.leader for n in result.networks if i in n.members)])
     assert host_of(near, "P1") == "H1" and host_of(asked, "P1") == "H2"
-    assert "asked to work together" in " ".join(r[5] for r in rows(asked))
+    assert "asked to work together" in " ".join(r[6] for r in rows(asked))
     quads = form_networks(t, network_policy_from_dict({"shape": "quad"}))  # two partners cannot make a quad
     assert quads.networks == () and all("below 3" in why or "not needed" in why for why in quads.left_out.values())
     path.write_text("\n".join([HEADER + ",named_schools", lines[0] + ",ELSEWHERE"]) + "\n")

@@ -406,8 +406,12 @@ def test_cli_writes_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert {"objective", "n_teams", "n_teachers_in_teams", "optimal", "gap", "solve_seconds"} <= set(summary)
     assert summary["policy"]["min_size"] == 3 and summary["policy"]["max_size"] == 5
     teams, left = read_rows(out / "teams.csv"), read_rows(out / "unassigned.csv")
-    assert list(teams[0]) == ["school_id", "team_id", "teacher_id", "role", "focus_indicator", "explanation"]
-    assert list(left[0]) == ["school_id", "teacher_id", "reason", "code"]
+    assert list(teams[0]) == ["school_id", "school_name", "team_id", "teacher_id", "teacher_name", "role",
+                              "focus_indicator", "explanation"]
+    assert list(left[0]) == ["school_id", "school_name", "teacher_id", "teacher_name", "reason", "code"]
+    # The sample gives no names: the name columns stay empty and the explanations name teachers by id.
+    assert {(r["school_name"], r["teacher_name"]) for r in teams + left} == {("", "")}
+    assert all(r["teacher_id"] in r["explanation"] for r in teams)
     sizes = Counter(r["team_id"] for r in teams)
     assert len(sizes) == summary["n_teams"] and all(3 <= k <= 5 for k in sizes.values())
     assert {r["role"] for r in teams} <= {"strong", "learner", "member", "leader"}
@@ -415,6 +419,44 @@ def test_cli_writes_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert cli([str(SAMPLE), "--out", str(out), "--group-by", "subject"]) == 0  # a re-run replaces the files
     assert "teams" in capsys.readouterr().out
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["policy"]["group_by"] == "subject"
+
+
+def test_cli_names_teachers_and_schools(tmp_path: Path) -> None:
+    """A teachers file with names: teams.csv and unassigned.csv give each id's name as the file has it, and the
+    explanations name teachers as people know them: the name, "name (id)" where two in a school share it, the id
+    where the name is blank. A name with a comma, quotes and markup is written as plain text and reads back."""
+    rows = read_rows(SAMPLE)
+    school_names = {"S0001": 'Oak, "Creek" <b>Elementary</b>'}
+    for k, r in enumerate(rows):
+        r["school_name"] = school_names.get(r["school_id"], f"School {r['school_id'][-2:]}")
+        r["teacher_name"] = ("Pat Lee" if r["school_id"] == "S0002"  # a name the whole school shares
+                             else "" if r["school_id"] == "S0003" and k % 2  # no name: the id stands alone
+                             else f'Smith, "Jo" <b>{k}</b>' if r["school_id"] == "S0001" else f"Teacher {k}")
+    path = tmp_path / "named.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    given = {r["teacher_id"]: r for r in rows}
+    out = tmp_path / "out"
+    assert cli([str(path), "--out", str(out), "--workers", "1"]) == 0
+    teams, left = read_rows(out / "teams.csv"), read_rows(out / "unassigned.csv")
+    assert len(teams) + len(left) == len(rows)
+    for r in teams + left:
+        assert r["teacher_name"] == given[r["teacher_id"]]["teacher_name"]
+        assert r["school_name"] == given[r["teacher_id"]]["school_name"]
+
+    def shown(tid: str) -> str:
+        name = given[tid]["teacher_name"]
+        return f"{name} ({tid})" if name == "Pat Lee" else name or tid
+
+    for r in teams:
+        assert f"{shown(r['teacher_id'])} (" in r["explanation"]  # the label, then the score
+        if given[r["teacher_id"]]["teacher_name"] not in ("", "Pat Lee"):
+            assert r["teacher_id"] not in r["explanation"]
+    assert {"S0001", "S0002", "S0003"} <= {r["school_id"] for r in teams}  # every kind of name was shown
+    assert any('Smith, "Jo" <b>' in r["explanation"] for r in teams)
+    assert '"Oak, ""Creek"" <b>Elementary</b>"' in (out / "teams.csv").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("size", ["5-3", "0-2", "x"])

@@ -1,4 +1,8 @@
-"""Decode: why each school is in its network and in its role, pods of large cohorts, and why others are left out."""
+"""Decode: why each school is in its network and in its role, pods of large cohorts, and why others are left out.
+
+Schools are named the way people know them: an explanation names another school "Oak Creek Elementary School
+(S0003)" the first time and by its name after that (the id alone when the file gave no name); a school's own name
+and id stand in their own columns beside the explanation."""
 
 from __future__ import annotations
 
@@ -11,6 +15,22 @@ from .policy import NetworkPolicy
 
 if TYPE_CHECKING:
     from .solve import Network, NetworkResult
+
+
+def school_name(t: SchoolTable, i: int) -> str:
+    """The school's name as the file gives it ("" when blank)."""
+    return str(t.name[i])
+
+
+def school_label(t: SchoolTable, i: int) -> str:
+    """"Oak Creek Elementary School (S0003)": the name with the id, since two schools may share a name."""
+    name = school_name(t, i)
+    return f"{name} ({t.school_id[i]})" if name else str(t.school_id[i])
+
+
+def _short(t: SchoolTable, i: int) -> str:
+    """A school already introduced by its label: its name alone (the id when it has none)."""
+    return school_name(t, i) or str(t.school_id[i])
 
 
 def _grades(t: SchoolTable, i: int) -> str:
@@ -57,22 +77,23 @@ def explain_network(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict
         out[h] = (f"host for {lf}: {why_host}; {lf} is one of its strengths"
                   + (f" (also {', '.join(focus_label(o) for o in others)})" if others else "")
                   + f"; {len(net.members)} partner(s) who need {lf}: "
-                  + ", ".join(str(t.school_id[m]) for m in net.members))
+                  + ", ".join(school_label(t, m) for m in net.members))
     else:
-        out[h] = (f"peer group on {lf}, a need it shares with " + ", ".join(str(t.school_id[m]) for m in net.members))
+        out[h] = (f"peer group on {lf}, a need it shares with " + ", ".join(school_label(t, m) for m in net.members))
+    lead, short = school_label(t, h), _short(t, h)
     for m in net.members:
         km = float(haversine_km(t.latitude[m], t.longitude[m], t.latitude[h], t.longitude[h]))
         if policy.mode == "host":
             covered = [s for s in t.needs[m] if s in t.strengths[h]]
             role = "applied as partner" if t.role[m] == "partner" else "applied as either; joins as a partner"
-            text = (f"partner of {t.school_id[h]} for {lf}: {role}; needs "
-                    + ", ".join(focus_label(c) for c in covered) + f", which {t.school_id[h]} has as strength"
+            text = (f"partner of {lead} for {lf}: {role}; needs "
+                    + ", ".join(focus_label(c) for c in covered) + f", which {short} has as strength"
                     + ("s" if len(covered) > 1 else ""))
         else:
             shared = [s for s in t.needs[m] if s in t.needs[h]]
-            text = f"peer of {t.school_id[h]} on {lf}: both need " + ", ".join(focus_label(c) for c in shared)
+            text = f"peer of {lead} on {lf}: both need " + ", ".join(focus_label(c) for c in shared)
         same = (t.grade_min[m] <= t.grade_max[h]) and (t.grade_min[h] <= t.grade_max[m])
-        text += (f"; {km:.1f} km apart; serves {_grades(t, m)}, {t.school_id[h]} {_grades(t, h)}"
+        text += (f"; {km:.1f} km apart; serves {_grades(t, m)}, {short} {_grades(t, h)}"
                  + (" (overlapping)" if same else " (no grade in common)"))
         if t.district_id[m] == t.district_id[h]:
             text += "; same district"
@@ -109,16 +130,23 @@ def left_out_reasons(t: SchoolTable, policy: NetworkPolicy, links: Links, networ
     return out
 
 
-def rows(result: NetworkResult) -> list[tuple[str, str, str, str, str, str]]:
-    """networks.csv rows: network_id, school_id, role, pod, focus_area, explanation."""
+def rows(result: NetworkResult) -> list[tuple[str, str, str, str, str, str, str]]:
+    """networks.csv rows: network_id, school_id, school_name, role, pod, focus_area, explanation."""
     t, p = result.schools, result.policy
     out = []
     for net in result.networks:
         why = explain_network(t, p, net)
         pod = pods(t, p, net)
         lead_role = "host" if p.mode == "host" else "peer"
-        out.append((net.network_id, str(t.school_id[net.leader]), lead_role, "", net.focus, why[net.leader]))
+        out.append((net.network_id, str(t.school_id[net.leader]), school_name(t, net.leader), lead_role, "",
+                    net.focus, why[net.leader]))
         for m in net.members:
-            out.append((net.network_id, str(t.school_id[m]), "partner" if p.mode == "host" else "peer",
-                        pod.get(m, ""), net.focus, why[m]))
+            out.append((net.network_id, str(t.school_id[m]), school_name(t, m),
+                        "partner" if p.mode == "host" else "peer", pod.get(m, ""), net.focus, why[m]))
     return out
+
+
+def left_out_rows(result: NetworkResult) -> list[tuple[str, str, str]]:
+    """unassigned.csv rows, by school id: school_id, school_name, reason."""
+    t = result.schools
+    return sorted((str(t.school_id[i]), school_name(t, i), why) for i, why in result.left_out.items())

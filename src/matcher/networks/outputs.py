@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 from ..io.atomic import staged_directory
-from .explain import rows
+from .explain import left_out_rows, rows
 from .solve import NetworkResult
 
-NETWORK_COLUMNS = ("network_id", "school_id", "role", "pod", "focus_area", "explanation")
+NETWORK_COLUMNS = ("network_id", "school_id", "school_name", "role", "pod", "focus_area", "explanation")
+UNASSIGNED_COLUMNS = ("school_id", "school_name", "reason")
 
 
 def networks_csv(result: NetworkResult) -> str:
@@ -25,8 +26,8 @@ def networks_csv(result: NetworkResult) -> str:
 def unassigned_csv(result: NetworkResult) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(("school_id", "reason"))
-    w.writerows(sorted((str(result.schools.school_id[i]), why) for i, why in result.left_out.items()))
+    w.writerow(UNASSIGNED_COLUMNS)
+    w.writerows(left_out_rows(result))
     return buf.getvalue()
 
 
@@ -46,9 +47,9 @@ def write_networks(result: NetworkResult, out_dir: str | Path,
         summary["facilitator_km_total"] = round(sum(k for *_, k in facilitators), 3)
         summary["n_facilitators_used"] = len({f for f, *_ in facilitators})
     with staged_directory(Path(out_dir)) as stage:
-        (stage / "networks.csv").write_text(networks_csv(result))
-        (stage / "unassigned.csv").write_text(unassigned_csv(result))
-        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (stage / "networks.csv").write_text(networks_csv(result), encoding="utf-8")
+        (stage / "unassigned.csv").write_text(unassigned_csv(result), encoding="utf-8")
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         if facilitators is not None:
-            (stage / "facilitators.csv").write_text(facilitators_csv(facilitators))
+            (stage / "facilitators.csv").write_text(facilitators_csv(facilitators), encoding="utf-8")
     return Path(out_dir)

@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 
 from ..errors import InfeasibleError, SolverError
 from ..io.schools import SchoolTable
+from .explain import school_label
 from .model import Links, build_links, haversine_km
 from .policy import NetworkPolicy, policy_dict
 
@@ -126,7 +127,7 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float,
     solver.parameters.linearization_level = 2  # the LP relaxation proves the small and mid-sized cases quickly
     status = solver.Solve(m)
     if status == cp_model.INFEASIBLE:
-        groups = "; ".join(", ".join(str(t.school_id[i]) for i in g) for g in together)
+        groups = "; ".join(", ".join(school_label(t, i) for i in g) for g in together)
         raise InfeasibleError("no set of networks satisfies the policy's hard rules" + (
             f": the schools that must stay with last year's network ({groups}) cannot form one network each under "
             "the size, focus, distance and grade rules" if together else ""))

@@ -47,7 +47,8 @@ def schools(conn: Connection, ident: str) -> list[dict[str, Any]]:
     get_revision(conn, ident)  # a run always has revision 0; this keeps "unknown id" in one place
     out = []
     for row in csv.DictReader(io.StringIO(run.schools_csv)):
-        out.append({"school_id": (row.get("school_id") or "").strip(), "name": (row.get("name") or "").strip(),
+        name = (row.get("name") or "").strip()
+        out.append({"school_id": (row.get("school_id") or "").strip(), "school_name": name, "name": name,
                     "district_id": (row.get("district_id") or "").strip(), "level": (row.get("level") or "").strip(),
                     "latitude": _number(row.get("latitude")), "longitude": _number(row.get("longitude")),
                     "applied_as": (row.get("role") or "").strip(), "strengths": _codes(row.get("strengths")),

@@ -1,9 +1,12 @@
 """School networks through the API: solve an uploaded schools file, store it, and re-form one network against
-the revision the district office saw (409 when another was saved first)."""
+the revision the district office saw (409 when another was saved first). Schools carry their names beside their
+ids; revisions stored before names were kept get them from the run's schools file when read."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..io.schools import SchoolTable, read_schools
-from ..networks.explain import rows
+from ..networks.explain import rows, school_name
 from ..networks.policy import NetworkPolicy, network_policy_from_dict, policy_dict
 from ..networks.rematch import rematch_network
 from ..networks.solve import Network, NetworkResult, form_networks
@@ -36,12 +39,12 @@ def _read(text: str, filename: str, policy: NetworkPolicy) -> SchoolTable:
 def _encode(result: NetworkResult) -> tuple[list[dict[str, Any]], dict[str, str]]:
     t = result.schools
     detail: dict[str, dict[str, Any]] = {}
-    for nid, school, role, pod, _focus, why in rows(result):
+    for nid, school, name, role, pod, _focus, why in rows(result):
         detail.setdefault(nid, {"schools": []})["schools"].append(
-            {"school_id": school, "role": role, "pod": pod, "explanation": why})
+            {"school_id": school, "school_name": name, "role": role, "pod": pod, "explanation": why})
     nets = [{"network_id": n.network_id, "leader": str(t.school_id[n.leader]),
-             "members": [str(t.school_id[m]) for m in n.members], "focus_area": n.focus,
-             "schools": detail[n.network_id]["schools"]} for n in result.networks]
+             "leader_name": school_name(t, n.leader), "members": [str(t.school_id[m]) for m in n.members],
+             "focus_area": n.focus, "schools": detail[n.network_id]["schools"]} for n in result.networks]
     left = {str(t.school_id[i]): why for i, why in sorted(result.left_out.items())}
     return nets, left
 
@@ -119,6 +122,30 @@ def rematch(engine: Engine, caller: Caller, ident: str, *, revision: int, networ
         raise ConflictError(f"revision {revision} is outdated: another re-match was saved first; reload and ask "
                             "again", revision=current.revision + 1) from None
     return current.revision + 1
+
+
+def school_names(schools_csv: str) -> dict[str, str]:
+    """school_id -> name in the run's schools file (validated when the run was made), trimmed as read_schools
+    trims them."""
+    out: dict[str, str] = {}
+    for raw in csv.DictReader(io.StringIO(schools_csv)):
+        row = {(k or "").strip(): v if isinstance(v, str) else "" for k, v in raw.items()}
+        sid = row.get("school_id", "").strip()
+        if sid:
+            out.setdefault(sid, row.get("name", "").strip())
+    return out
+
+
+def named(run: Any, row: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A stored revision's networks with every school's name, and school_id -> name for each of its schools
+    (placed or left out). Names stored with the revision are kept; a revision stored before they were (or a
+    school the file has no name for) gets its name from the run's schools file, "" if none."""
+    names = school_names(run.schools_csv)
+    nets = [{**n, "leader_name": n.get("leader_name", names.get(n["leader"], "")),
+             "schools": [{**s, "school_name": s.get("school_name", names.get(s["school_id"], ""))}
+                         for s in n["schools"]]} for n in row.networks]
+    every = {s["school_id"] for n in nets for s in n["schools"]} | set(row.left_out)
+    return nets, {s: names.get(s, "") for s in sorted(every)}
 
 
 def current_left(row: Any, index: dict[str, int]) -> dict[int, str]:

@@ -45,12 +45,13 @@ def _shared_text(table: TeacherTable, rows: list[int], group_by: str) -> str:
 
 def team_text(table: TeacherTable, school: SchoolData, policy: TeamPolicy, focus: int,
               team: list[tuple[int, int]], roles: tuple[str, ...]) -> str:
-    """team: (local teacher, template slot) in the order roles follow."""
-    ids = table.teacher_id
+    """team: (local teacher, template slot) in the order roles follow. Teachers are named as people know them
+    (table.labels: the name, "name (id)" when two in the school share it, the id when no name was given)."""
+    shown = table.labels
 
     def who(i: int) -> str:
         score = table.scores[school.rows[i], focus]
-        return f"{ids[school.rows[i]]} ({'not observed' if math.isnan(score) else f'{score:.2f}'})"
+        return f"{shown[school.rows[i]]} ({'not observed' if math.isnan(score) else f'{score:.2f}'})"
 
     strong = [who(i) for i, _ in team if school.strong[i, focus]]
     learning = [who(i) for i, _ in team if school.weak[i, focus]]
@@ -65,7 +66,7 @@ def team_text(table: TeacherTable, school: SchoolData, policy: TeamPolicy, focus
     if policy.template:
         places = []
         for s, slot in enumerate(policy.template):
-            names = [ids[school.rows[i]] for i, t in team if t == s]
+            names = [shown[school.rows[i]] for i, t in team if t == s]
             places.append(f"{slot.describe().removeprefix(f'{slot.count} ')}: {_and(names)}")
         parts.append("Team template: " + "; ".join(places) + ".")
         if "leader" in roles:

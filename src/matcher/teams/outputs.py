@@ -1,4 +1,4 @@
-"""Write teams.csv, unassigned.csv and summary.json, all published at once."""
+"""Write teams.csv, unassigned.csv and summary.json, all published at once; names stand beside ids."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ from pathlib import Path
 from ..io.atomic import staged_directory
 from .result import Team, TeamsResult, Unassigned
 
-TEAM_COLUMNS = ("school_id", "team_id", "teacher_id", "role", "focus_indicator", "explanation")
-UNASSIGNED_COLUMNS = ("school_id", "teacher_id", "reason", "code")
+TEAM_COLUMNS = ("school_id", "school_name", "team_id", "teacher_id", "teacher_name", "role", "focus_indicator",
+                "explanation")
+UNASSIGNED_COLUMNS = ("school_id", "school_name", "teacher_id", "teacher_name", "reason", "code")
 
 
 def teams_csv(teams: tuple[Team, ...] | list[Team]) -> str:
-    """One row per team member; the team's explanation is repeated on each of its rows."""
+    """One row per team member, names beside ids ("" where none was given); the team's explanation is repeated on
+    each of its rows."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(TEAM_COLUMNS)
-    w.writerows([(t.school_id, t.team_id, member, role, t.focus_indicator, t.explanation)
-                 for t in teams for member, role in zip(t.members, t.roles, strict=True)])
+    for t in teams:
+        names = t.member_names or ("",) * len(t.members)  # a Team built without names
+        w.writerows((t.school_id, t.school_name, t.team_id, member, name, role, t.focus_indicator, t.explanation)
+                    for member, name, role in zip(t.members, names, t.roles, strict=True))
     return buf.getvalue()
 
 
@@ -28,7 +32,7 @@ def unassigned_csv(rows: tuple[Unassigned, ...] | list[Unassigned]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(UNASSIGNED_COLUMNS)
-    w.writerows(rows)  # Unassigned is a (school_id, teacher_id, reason, code) tuple
+    w.writerows((u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code) for u in rows)
     return buf.getvalue()
 
 

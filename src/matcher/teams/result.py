@@ -13,7 +13,8 @@ ROLES = ("leader", "strong", "learner", "member")
 
 class Team(NamedTuple):
     """One team. roles[i] is members[i]'s role: leader (a template's leader place), strong (a reinforcement area
-    in the focus), learner (a refinement area in the focus) or member."""
+    in the focus), learner (a refinement area in the focus) or member. Names are the teachers file's ("" where it
+    gave none); they come last so that code building a Team by position keeps working."""
 
     school_id: str
     team_id: str
@@ -21,6 +22,8 @@ class Team(NamedTuple):
     members: tuple[str, ...]
     roles: tuple[str, ...]
     explanation: str
+    school_name: str = ""
+    member_names: tuple[str, ...] = ()  # members[i]'s name
 
 
 class Unassigned(NamedTuple):
@@ -28,6 +31,8 @@ class Unassigned(NamedTuple):
     teacher_id: str
     reason: str
     code: str  # opted_out | no_scores | no_group | few_colleagues | no_strong | no_team | teams_full | time_limit
+    school_name: str = ""  # "" where the teachers file gave none
+    teacher_name: str = ""
 
 
 @dataclass(frozen=True, eq=False)

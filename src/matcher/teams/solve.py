@@ -344,18 +344,20 @@ def _school(table: TeacherTable, school: SchoolData, policy: TeamPolicy) -> tupl
             if n:
                 raw_teams.extend((classes[k], t) for t in _deal(school, classes[k], n, members[k], policy))
     raw_teams.sort(key=lambda ct: min(i for i, _ in ct[1]))
-    ids = table.teacher_id
+    ids, names = table.teacher_id, table.teacher_name
+    school_name = table.school_names.get(school.school_id, "")
     teams = []
     for j, (c, team) in enumerate(raw_teams):
         team.sort(key=lambda m: (m[1] if policy.template else 0, m[0]))
         roles = tuple(_role(school, policy, i, s, c.focus) for i, s in team)
         text = team_text(table, school, policy, c.focus, team, roles)
         teams.append(Team(school.school_id, f"{school.school_id}-T{j + 1}", table.rubric.indicators[c.focus],
-                          tuple(ids[school.rows[i]] for i, _ in team), roles, text))
+                          tuple(ids[school.rows[i]] for i, _ in team), roles, text, school_name,
+                          tuple(names[school.rows[i]] for i, _ in team)))
     in_team = {i for _, team in raw_teams for i, _ in team}
     reasons = unassigned_reasons(table, school, policy, [t for _, t in raw_teams], in_team, proven)
-    unassigned = [Unassigned(school.school_id, ids[school.rows[i]], text, code) for i, (code, text) in
-                  sorted(reasons.items())]
+    unassigned = [Unassigned(school.school_id, ids[school.rows[i]], text, code, school_name, names[school.rows[i]])
+                  for i, (code, text) in sorted(reasons.items())]
     stats = {"learners": learners, "placed": placed, "bound": bound, "proven": proven, "methods": methods,
              "seconds": time.perf_counter() - started}
     return teams, unassigned, stats
@@ -377,6 +379,7 @@ def form_teams(table: TeacherTable, policy: TeamPolicy | None = None, workers: i
         order.setdefault(s, []).append(r)
     schools = list(order)
     n = max(1, min(len(schools), workers * 8 if workers > 1 else 1))
+    _ = table.labels, table.school_names  # cached once here rather than in every forked worker
 
     def run(chunk: list[str]) -> list[tuple[list[Team], list[Unassigned], dict[str, Any]]]:
         return [_school(table, encode_school(table, s, np.asarray(order[s]), policy, weak, strong), policy)

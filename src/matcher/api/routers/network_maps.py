@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...service import network_index as svc
 from ..deps import CallerDep, EngineDep, require
@@ -32,7 +32,8 @@ class NetworkRunList(BaseModel):
 
 class NetworkSchool(BaseModel):
     school_id: str
-    name: str
+    school_name: str = Field(description="the school's name, as in the other network routes")
+    name: str = Field(description="the same name (kept for earlier clients)")
     district_id: str
     level: str
     latitude: float | None

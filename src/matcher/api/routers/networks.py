@@ -1,4 +1,5 @@
-"""School networks (state keys): solve an uploaded schools file, read a revision, re-form one network."""
+"""School networks (state keys): solve an uploaded schools file, read a revision, re-form one network; every
+school carries its name beside its id."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ def _out(engine: Any, ident: str, revision: int | None = None) -> NetworkRunOut:
         run = svc.get_run(conn, ident)
         latest = svc.get_revision(conn, ident)
         row = latest if revision is None else svc.get_revision(conn, ident, revision)
+    networks, names = svc.named(run, row)
     return NetworkRunOut(id=run.id, name=run.name, revision=row.revision, latest_revision=latest.revision,
-                         policy=run.policy, summary=row.summary, networks=row.networks, left_out=row.left_out,
-                         created_at=row.created_at, created_by=row.created_by)
+                         policy=run.policy, summary=row.summary, networks=networks, left_out=row.left_out,
+                         school_names=names, created_at=row.created_at, created_by=row.created_by)
 
 
 @router.post("", status_code=201, response_model=NetworkRunOut, openapi_extra={"requestBody": {
