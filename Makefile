@@ -23,7 +23,7 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	mkdir -p $(dir $(OUT))
-	$(BIN)/matcher pair data/samples/teachers.csv --schools data/samples/schools.csv --out $(OUT)
+	$(BIN)/matcher pair data/samples/observations.csv --schools data/samples/schools.csv --out $(OUT)
 	@echo "first pairs:" && head -n 4 $(OUT)/pairs.csv | cut -c1-160
 
 # The storage tests run on SQLite and on a real PostgreSQL server (started here if none answers on 127.0.0.1:5432);
@@ -67,7 +67,8 @@ bench-rollouts: install-test
 
 samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
-		--schools-out data/samples/schools.csv
+		--schools-out data/samples/schools.csv --observations data/samples/observations.csv \
+		--observations data/samples/observations.xlsx
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache matcher.db matcher.db-wal matcher.db-shm

@@ -229,11 +229,13 @@ def _empty_file(tmp: Path, teachers: Path) -> tuple[list[str], list[str]]:
     return [], [str(teachers), "empty"]
 
 
-def _duplicate_id(tmp: Path, teachers: Path) -> tuple[list[str], list[str]]:
+def _disagreeing_rows(tmp: Path, teachers: Path) -> tuple[list[str], list[str]]:
+    # A teacher's second row (another observation) in another school.
     df = pd.read_csv(teachers, dtype=str, keep_default_na=False)
     df.loc[6, "teacher_id"] = df.loc[2, "teacher_id"]
+    df.loc[6, "school_id"] = "S_ELSEWHERE"
     df.to_csv(teachers, index=False)
-    return [], [str(teachers), "row 8", "'teacher_id'", "row 4"]
+    return [], [str(teachers), "row 8", "'school_id'", "'S_ELSEWHERE'", "row 4"]
 
 
 def _unknown_must_pair(tmp: Path, teachers: Path) -> tuple[list[str], list[str]]:
@@ -294,9 +296,9 @@ def _bad_flag_value(tmp: Path, teachers: Path) -> tuple[list[str], list[str]]:
     return ["--weak-below", "4", "--strong-at-least", "3"], ["weak_below"]
 
 
-CORRUPTIONS = [_corrupt_score, _missing_column, _empty_file, _duplicate_id, _unknown_must_pair, _unknown_do_not_pair,
-               _bad_policy, _policy_names_unknown_indicator, _policy_must_pair_unknown_teacher, _bad_rubric,
-               _bad_schools, _bad_long, _bad_flag_value]
+CORRUPTIONS = [_corrupt_score, _missing_column, _empty_file, _disagreeing_rows, _unknown_must_pair,
+               _unknown_do_not_pair, _bad_policy, _policy_names_unknown_indicator, _policy_must_pair_unknown_teacher,
+               _bad_rubric, _bad_schools, _bad_long, _bad_flag_value]
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))

@@ -25,8 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pair", help="suggest target/partner teacher pairs for every school")
     p.add_argument("teachers", help="teacher CSV (wide), or a long score file with --roster")
     p.add_argument("--out", required=True, help="output folder (written all at once)")
-    p.add_argument("--roster", help="roster CSV when TEACHERS is a long file (teacher_id, indicator, score)")
-    p.add_argument("--rubric", default="team", help="team, danielson, or a rubric file (TOML/JSON)")
+    add_reading_flags(p)
     p.add_argument("--policy", help="policy file (TOML/JSON); flags below override it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--mode", choices=["mutual", "one_way"])
@@ -51,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--previous", help="last run's pairs.csv: keep its pairs wherever still allowed and optimal")
     p.add_argument("--must-pair", help="CSV of pairs (teacher_a, teacher_b) that must be formed")
     p.add_argument("--do-not-pair", help="CSV of pairs (teacher_a, teacher_b) that must not be formed")
+    p.add_argument("--aggregate", choices=["mean", "median", "latest"],
+                   help="a score observed several times: mean (default), median, or latest (by observation_date)")
     p.add_argument("--solver", help="auto (default), blossom, certified, cpsat or networkx")
     p.add_argument("--time-limit", type=float, dest="time_limit_seconds",
                    help="one-way mode: seconds per school for CP-SAT; past it the summary says optimal: false")
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help="teacher CSV to write")
     s.add_argument("--schools-out", help="schools CSV to write too")
+    s.add_argument("--observations", action="append", default=[], metavar="PATH",
+                   help="also write the district as an observation-level export (.csv or .xlsx): one row per "
+                        "classroom observation, labelled headers, names, dates, observers (repeatable)")
     s.add_argument("--rubric", default="team")
 
     w = sub.add_parser("networks", help="form host/partner school networks (or peer groups) around a shared focus")
@@ -109,7 +113,36 @@ def _parser() -> argparse.ArgumentParser:
 
 _POLICY_FLAGS = ("mode", "max_targets_per_partner", "weak_below", "strong_at_least", "weigh_gap_size", "subject",
                  "grade", "max_grade_distance", "max_junior_years", "preference_weight", "scope",
-                 "cross_school_fallback", "fallback_max_km", "solver", "time_limit_seconds")
+                 "cross_school_fallback", "fallback_max_km", "solver", "time_limit_seconds", "aggregate")
+
+
+def add_reading_flags(p: argparse.ArgumentParser) -> None:
+    """How a teachers file is read: the same flags for every command that reads one."""
+    p.add_argument("--roster", help="roster file when TEACHERS is a long score file (teacher_id, indicator, score)")
+    p.add_argument("--rubric", default="team", help="team, danielson, or a rubric file (TOML/JSON)")
+    p.add_argument("--columns", help="column map (TOML/JSON): header = \"field\" for headers that name no field "
+                                     "(\"\" drops a column)")
+    p.add_argument("--sheet", help="the Excel workbook's sheet to read (default: the first)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse columns that are neither a known field nor an indicator (default: keep them as "
+                        "extras, with a warning)")
+
+
+def read_teacher_file(args: argparse.Namespace, problems: list[Problem], rubric: Any, aggregate: str = "mean"
+                      ) -> Any:
+    """The teachers file named on the command line, read with the reading flags; None after adding problems."""
+    from .io.columns import load_column_map
+    from .io.teachers import read_teachers
+
+    cmap = _collect(problems, load_column_map, args.columns) if args.columns else None
+    if rubric is None or (args.columns and cmap is None):
+        return None
+    try:
+        return read_teachers(args.teachers, rubric, args.roster, columns=cmap, sheet=args.sheet,
+                             strict=args.strict, aggregate=aggregate)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 def _collect(problems: list[Problem], fn: Any, *args: Any) -> Any:
@@ -130,7 +163,6 @@ def check_out_folder(out: Path, problems: list[Problem]) -> None:
 
 def _pair(args: argparse.Namespace) -> int:
     from .io.pair_lists import check_pair_ids, read_pair_file, read_school_coords
-    from .io.teachers import read_teachers
     from .pairing.engine import pair_teachers
     from .policy import load_policy, policy_from_dict
     from .report.outputs import summary_json, write_outputs
@@ -145,7 +177,7 @@ def _pair(args: argparse.Namespace) -> int:
     flags = {k: getattr(args, k) for k in _POLICY_FLAGS if getattr(args, k) is not None}
     if policy is not None and flags:
         policy = _collect(problems, policy_from_dict, flags, "command line", policy)
-    table = _collect(problems, read_teachers, args.teachers, rubric, args.roster) if rubric else None
+    table = read_teacher_file(args, problems, rubric, policy.aggregate if policy else "mean")
     lists: dict[str, list[tuple[int, str, str]]] = {}
     for key in ("previous", "must_pair", "do_not_pair"):
         path = getattr(args, key)
@@ -155,7 +187,8 @@ def _pair(args: argparse.Namespace) -> int:
                 lists[key] = rows
                 if table is not None and key != "previous":
                     problems.extend(check_pair_ids(table, rows, path))
-    coords = _collect(problems, read_school_coords, args.schools) if args.schools else None
+    school_names: dict[str, str] = {}
+    coords = _collect(problems, read_school_coords, args.schools, school_names) if args.schools else None
     if problems:
         raise InputError(problems)
     assert table is not None and policy is not None
@@ -164,17 +197,27 @@ def _pair(args: argparse.Namespace) -> int:
     if "do_not_pair" in lists:
         policy = policy.replace(do_not_pair=policy.do_not_pair + tuple((a, b) for _, a, b in lists["do_not_pair"]))
     previous = [(a, b) for _, a, b in lists["previous"]] if "previous" in lists else None
+    table = table.with_school_names(school_names)
     result = pair_teachers(table, policy, previous=previous, previous_source=args.previous or "",
                            workers=max(1, args.workers),
                            school_coords=coords, policy_source=args.policy or "policy")
     summary = result.summary
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
     write_outputs(result, out, workers=max(1, args.workers))
+    print_warnings(table.warnings)
     if args.json:
         sys.stdout.write(summary_json(summary))
     else:
         _print_table(summary, out)
     return EXIT_OK
+
+
+def print_warnings(warnings: Sequence[str], limit: int = 20) -> None:
+    """What the input readers noticed but did not refuse, on stderr (all of them are in summary.json)."""
+    for w in warnings[:limit]:
+        print(f"warning: {w}", file=sys.stderr)
+    if len(warnings) > limit:
+        print(f"warning: ... and {len(warnings) - limit} more (see summary.json)", file=sys.stderr)
 
 
 def _print_table(s: dict[str, Any], out: Path) -> None:
@@ -198,15 +241,22 @@ def _print_table(s: dict[str, Any], out: Path) -> None:
 
 def _synth(args: argparse.Namespace) -> int:
     from .rubric import load_rubric
-    from .synth import write_district
+    from .synth import write_district, write_observations
 
     if args.schools < 1 or args.mean_size <= 0:
         raise InputError([Problem("command line", "need --schools >= 1 and --mean-size > 0",
                                   column="--schools", value=str(args.schools))])
-    n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out,
-                              load_rubric(args.rubric))
+    bad = [p for p in args.observations if Path(p).suffix.lower() not in (".csv", ".xlsx")]
+    if bad:
+        raise InputError([Problem("command line", "an observation export is written as .csv or .xlsx",
+                                  column="--observations", value=p) for p in bad])
+    rubric = load_rubric(args.rubric)
+    n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out, rubric)
     print(f"wrote {n_t} teachers in {n_s} schools to {args.out}" +
           (f" and {args.schools_out}" if args.schools_out else ""))
+    if args.observations:
+        n_o = write_observations(args.observations, args.schools, args.mean_size, args.seed, rubric)
+        print(f"wrote {n_o} observations of those teachers to {', '.join(args.observations)}")
     return EXIT_OK
 
 

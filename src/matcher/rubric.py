@@ -23,6 +23,8 @@ class Rubric:
     weak_below: float
     strong_at_least: float
     domains: tuple[tuple[str, tuple[str, ...]], ...]
+    # Other headers an export may use for an indicator ("Standards & Objectives"), as given in the rubric file.
+    aliases: tuple[tuple[str, str], ...] = ()  # (alias, indicator)
 
     @cached_property
     def indicators(self) -> tuple[str, ...]:
@@ -80,9 +82,23 @@ class Rubric:
                                                 value=ind))
                     seen.add(ind)
                 domains.append((str(dom), tuple(inds)))
+        aliases: list[tuple[str, str]] = []
+        raw_aliases = data.get("aliases", {})
+        if not isinstance(raw_aliases, dict):
+            problems.append(Problem(source, "must be a table mapping indicators to lists of other headers",
+                                    column="aliases", value=repr(raw_aliases)))
+        else:
+            for ind, names in raw_aliases.items():
+                if ind not in seen:
+                    problems.append(Problem(source, "not an indicator of this rubric", column=f"aliases.{ind}"))
+                elif not isinstance(names, list) or not all(isinstance(a, str) and a.strip() for a in names):
+                    problems.append(Problem(source, "must be a list of header texts", column=f"aliases.{ind}",
+                                            value=repr(names)))
+                else:
+                    aliases += [(a.strip(), ind) for a in names]
         if problems:
             raise InputError(problems)
-        return Rubric(name, lo, hi, weak, strong, tuple(domains))
+        return Rubric(name, lo, hi, weak, strong, tuple(domains), tuple(aliases))
 
 
 BUNDLED = ("team", "danielson")

@@ -3,6 +3,9 @@ One ``numpy.random.Generator`` per call drives everything, so the same arguments
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import zipfile
 from functools import cache
 from pathlib import Path
 
@@ -75,15 +78,21 @@ def generate_district(n_schools: int, mean_size: float, seed: int, rubric: Rubri
 
     Columns are those of the teacher and school CSV files (scores: one float column per rubric indicator, NaN
     when not observed; opt_out: bool). ``n_districts`` defaults to about one district per 13 schools."""
-    rubric = rubric or bundled("team")
+    teachers, schools, _ = _district(n_schools, mean_size, seed, rubric or bundled("team"), n_districts)
+    return teachers, schools
+
+
+def _district(n_schools: int, mean_size: float, seed: int, rubric: Rubric, n_districts: int | None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """generate_district's frames and the observations behind the scores ((n, k, 4) and each teacher's count)."""
     _check_args(n_schools, mean_size, n_districts)
     rng = np.random.default_rng(seed)
     n_d = min(n_schools, n_districts if n_districts is not None else max(1, round(n_schools / 13)))
     schools, quality = _schools(rng, n_schools, n_d, mean_size)
-    teachers = _teachers(rng, schools, quality, rubric)
+    teachers, obs, n_obs = _teachers(rng, schools, quality, rubric)
     enrollment = teachers.groupby("school_id", sort=False).size().reindex(schools["school_id"]).to_numpy()
     schools["enrollment"] = np.rint(enrollment * rng.normal(15.0, 1.5, n_schools).clip(9, 22)).astype(np.int64)
-    return teachers, schools[list(SCHOOL_FIELDS)]
+    return teachers, schools[list(SCHOOL_FIELDS)], (obs, n_obs)
 
 
 def write_district(path: str | Path, n_schools: int, mean_size: float, seed: int,
@@ -98,6 +107,137 @@ def write_district(path: str | Path, n_schools: int, mean_size: float, seed: int
     if schools_path is not None:
         _write_atomic(schools, Path(schools_path))
     return len(teachers), len(schools)
+
+
+# Observation-level export: names, dates and observers come from a second random stream, so the wide file of the
+# same seed is unchanged and equals the export's observations averaged (to its 2 decimals).
+_FIRST = ("Maria", "James", "Aisha", "Wei", "Olga", "Luis", "Grace", "Tomas", "Nia", "Samuel", "Emily", "Jamal",
+          "Sofia", "Daniel", "Priya", "Michael", "Hannah", "Carlos", "Leah", "Andre", "Mei", "Robert", "Fatima",
+          "Ethan", "Rosa", "David", "Keisha", "Noah", "Elena", "Marcus", "Julia", "Tyrone", "Anna", "Kevin", "Lucia",
+          "Brian", "Amara", "Joseph", "Chloe", "Omar", "Rachel", "Diego", "Megan", "Isaac", "Tanya", "Paul", "Yuki",
+          "Steven", "Imani", "Gabriel", "Laura", "Victor", "Kayla", "Hector", "Sarah", "Darnell", "Ingrid", "Eric",
+          "Beatriz", "Caleb")
+_LAST = ("Garcia", "Smith", "Okafor", "Chen", "Ivanova", "Hernandez", "O'Neil", "Muller", "Johnson", "Lee",
+         "Williams", "Brown", "Jones", "Miller", "Davis", "Rodriguez", "Martinez", "Wilson", "Anderson", "Taylor",
+         "Thomas", "Moore", "Jackson", "Martin", "Thompson", "White", "Lopez", "Harris", "Clark", "Lewis", "Walker",
+         "Hall", "Allen", "Young", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell",
+         "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Torres", "Parker", "Collins", "Edwards",
+         "Stewart", "Nguyen", "Patel", "Kim", "Washington", "Brooks", "Price", "Ramirez", "Bennett", "Wood", "Ross",
+         "Hughes", "Foster", "Sanders", "Reyes", "Cruz", "Diaz", "Okonkwo", "Haddad", "Kowalski", "Yamamoto")
+_SMALL_WORDS = {"and", "of", "for", "with", "to", "in", "on", "the", "a", "an"}
+_YEAR_START, _YEAR_DAYS = np.datetime64("2025-08-18"), 266  # a school year of observations, to early May
+
+
+def indicator_header(indicator: str) -> str:
+    """How an export labels an indicator: "standards_and_objectives" -> "Standards and Objectives"."""
+    words = indicator.split("_")
+    return " ".join(w if (i and w in _SMALL_WORDS) or w[:1].isdigit() else w.capitalize()
+                    for i, w in enumerate(words))
+
+
+def generate_observations(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(observations, schools): one row per classroom observation of every teacher of generate_district's
+    district (same seed), as a state's observation system exports it: labelled headers, teacher and school
+    names, emails, observation dates, observers and the observation type. Each teacher's observations average
+    to generate_district's scores (which round them to 2 decimals)."""
+    rubric = rubric or bundled("team")
+    teachers, schools, (obs, n_obs) = _district(n_schools, mean_size, seed, rubric, None)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    n = len(teachers)
+    first = rng.choice(np.array(_FIRST, dtype=object), n)
+    last = rng.choice(np.array(_LAST, dtype=object), n)
+    school_pos = pd.Index(schools["school_id"]).get_indexer(teachers["school_id"])
+    observers = np.array([f"{t} {rng.choice(_LAST)}" for t in rng.choice(["Dr.", "Ms.", "Mr."], 2 * len(schools))],
+                         dtype=object).reshape(len(schools), 2)
+    row_t = np.repeat(np.arange(n), n_obs)
+    row_o = np.arange(len(row_t)) - np.repeat(np.cumsum(n_obs) - n_obs, n_obs)
+    # observation o of k falls in the o-th of k equal windows of the school year (weekdays only)
+    k = n_obs[row_t]
+    day = np.floor((row_o + rng.uniform(0.1, 0.9, len(row_t))) * _YEAR_DAYS / k).astype(np.int64)
+    dates = np.busday_offset(_YEAR_START, np.floor(day * 5 / 7).astype(np.int64), roll="forward")
+    k_ind = len(rubric.indicators)
+    blank = teachers[list(rubric.indicators)].isna().to_numpy()[row_t]
+    values = obs[row_t, :, row_o].reshape(len(row_t), k_ind).astype(float)
+    values[blank] = np.nan
+    school_name = schools["name"].to_numpy(dtype=object)[school_pos]
+    email_user = np.char.lower(np.char.add(np.char.add(first.astype(str), "."),
+                                           np.char.replace(last.astype(str), "'", "")))
+    out = pd.DataFrame({
+        "District ID": teachers["district_id"].to_numpy()[row_t],
+        "School ID": teachers["school_id"].to_numpy()[row_t],
+        "School Name": school_name[row_t],
+        "Teacher ID": teachers["teacher_id"].to_numpy()[row_t],
+        "Teacher First Name": first[row_t],
+        "Teacher Last Name": last[row_t],
+        "Email": np.char.add(email_user, "@k12.example")[row_t],
+        "Subject": teachers["subject"].to_numpy()[row_t],
+        "Grades": teachers["grades"].to_numpy()[row_t],
+        "Years Experience": teachers["years_experience"].to_numpy()[row_t],
+        "Opt Out": np.where(teachers["opt_out"].to_numpy()[row_t], "Yes", "No"),
+        "Observation Date": np.datetime_as_string(dates, unit="D"),
+        "Observer": observers[school_pos[row_t], (row_o > 0).astype(int)],
+        "Observation Type": np.where(row_o == 0, "Announced", "Unannounced"),
+    })
+    whole = _integer_scale(rubric.scale_min, rubric.scale_max)
+    for j, ind in enumerate(rubric.indicators):
+        col = values[:, j]
+        out[indicator_header(ind)] = pd.array(np.where(np.isnan(col), None, np.rint(col)), dtype="Int64") \
+            if whole else np.round(col, 2)
+    return out, schools
+
+
+def write_observations(paths: list[str | Path], n_schools: int, mean_size: float, seed: int,
+                       rubric: Rubric | None = None) -> int:
+    """Write the observation export to each path (.csv, or .xlsx with a title row above the header, as exports
+    often have) atomically; returns the number of observation rows."""
+    frame, _ = generate_observations(n_schools, mean_size, seed, rubric)
+    for p in map(Path, paths):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.suffix.lower() == ".xlsx":
+            _write_xlsx(frame, p, f"{(rubric or bundled('team')).name} observation export (synthetic), "
+                                  f"school year 2025-26")
+        else:
+            _write_atomic(frame, p)
+    return len(frame)
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, title: str) -> None:
+    import openpyxl
+
+    from .io.atomic import replaced_atomically
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Observations")
+    sheet.append([title])
+    sheet.append([])
+    sheet.append(list(frame.columns))
+    cols = [frame[c].tolist() for c in frame.columns]
+    for row in zip(*cols, strict=True):
+        sheet.append([None if v is pd.NA or (isinstance(v, float) and v != v) else
+                      int(v) if isinstance(v, np.integer) else v for v in row])
+    book.properties.created = _EXPORTED
+    with replaced_atomically(path) as tmp:
+        book.save(tmp)
+        _fix_timestamps(tmp)
+
+
+_EXPORTED = dt.datetime(2026, 6, 30)
+
+
+def _fix_timestamps(path: Path) -> None:
+    """The same seed gives the same bytes: the workbook's save time and its zip entries' times are made fixed."""
+    with zipfile.ZipFile(path) as z:
+        parts = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    stamp = _EXPORTED.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>",
+                              data)
+            info = zipfile.ZipInfo(name, _EXPORTED.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
 
 
 def _check_args(n_schools: int, mean_size: float, n_districts: int | None) -> None:
@@ -319,7 +459,7 @@ def _staff(rng: np.random.Generator, level: str, g0: int, g1: int, n: int) -> tu
 
 
 def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarray, rubric: Rubric
-              ) -> pd.DataFrame:
+              ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     subjects: list[str] = []
     grades: list[str] = []
     for level, g0, g1, n in zip(schools["level"].tolist(), schools["grade_min"].tolist(),
@@ -340,8 +480,8 @@ def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarr
         "opt_out": rng.random(n) < _P_OPT_OUT,
         "district_id": schools["district_id"].to_numpy()[school_idx],
     })
-    scores = _scores(rng, rubric, years, quality[school_idx])
-    return pd.concat([frame, pd.DataFrame(scores, columns=list(rubric.indicators))], axis=1)
+    scores, obs, n_obs = _scores(rng, rubric, years, quality[school_idx])
+    return pd.concat([frame, pd.DataFrame(scores, columns=list(rubric.indicators))], axis=1), obs, n_obs
 
 
 # --- scores -----------------------------------------------------------------------------------------------
@@ -412,8 +552,9 @@ def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tupl
 
 
 def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_effect: np.ndarray
-            ) -> np.ndarray:
-    """Indicator scores: averages of 1-4 observations of a true score, blanks where not observed."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indicator scores, averages of 1-4 observations of a true score (NaN where not observed), with the
+    observations themselves ((n, k, 4), zero past each teacher's count) and each teacher's count."""
     lo, hi = rubric.scale_min, rubric.scale_max
     difficulty = tuple(_difficulty(i) for i in rubric.indicators)
     centre, spread = _calibration(lo, hi, rubric.weak_below, rubric.strong_at_least, difficulty)
@@ -437,4 +578,4 @@ def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_
     if len(rubric.domains) > 1:
         last = [rubric.indicators.index(i) for i in rubric.domains[-1][1]]
         scores[np.ix_(rng.random(n) < _P_DOMAIN_BLANK, last)] = np.nan
-    return scores
+    return scores, obs, n_obs

@@ -67,16 +67,24 @@ def staged_directory(target: str | Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Replace path's content all at once (temp file in the same folder, then rename), keeping its mode."""
+@contextmanager
+def replaced_atomically(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; on normal exit it replaces path all at once (rename),
+    keeping path's mode; on an error it is removed and path is untouched."""
     path = Path(path)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        yield Path(tmp)
         os.chmod(tmp, mode)  # mkstemp makes 0600 files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Replace path's content all at once (temp file in the same folder, then rename), keeping its mode."""
+    with replaced_atomically(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(text)

@@ -54,8 +54,9 @@ def check_pair_ids(table: TeacherTable, rows: list[tuple[int, str, str]], path: 
     return problems
 
 
-def read_school_coords(path: str | Path) -> dict[str, tuple[float, float]]:
-    """school_id -> (latitude, longitude) from a schools file; every bad cell is reported."""
+def read_school_coords(path: str | Path, names: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
+    """school_id -> (latitude, longitude) from a schools file; every bad cell is reported. With `names`, the
+    file's school names (its name column, where given) are added to that dict."""
     problems: list[Problem] = []
     name = str(path)
     df = _read_csv(Path(path), problems)
@@ -81,6 +82,8 @@ def read_school_coords(path: str | Path) -> dict[str, tuple[float, float]]:
             problems.append(Problem(name, "duplicate school_id", row=int(lines[i]), column="school_id", value=sid))
         else:
             out[sid] = (float(df["latitude_v"].iloc[i]), float(df["longitude_v"].iloc[i]))
+            if names is not None and "name" in df and df["name"].iloc[i].strip():
+                names[sid] = df["name"].iloc[i].strip()
     if problems:
         raise InputError(problems)
     return out

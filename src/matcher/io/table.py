@@ -96,6 +96,14 @@ class TeacherTable:
         name = self.school_names.get(school_id, "")
         return f"{name} ({school_id})" if name else school_id
 
+    def with_school_names(self, names: dict[str, str]) -> TeacherTable:
+        """The table with school names filled in from `names` (school_id -> name) where the teachers file gave
+        none; names the teachers file gave are kept."""
+        fill = np.array([names.get(s, "") for s in self.school_id.tolist()], dtype=object)
+        if not len(fill):
+            return self
+        return dataclasses.replace(self, school_name=np.where(self.school_name != "", self.school_name, fill))
+
     @property
     def several_observations(self) -> bool:
         """Some score averages more than one observation."""

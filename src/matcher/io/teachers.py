@@ -1,9 +1,12 @@
-"""Read and validate teacher files (wide, or long scores beside a roster) into a TeacherTable."""
+"""Read and validate teacher files into a TeacherTable, as states export them: a wide file (one row per teacher,
+or one per classroom observation) or a long score file (one row per score) beside a roster; CSV or Excel;
+labelled headers; names. Every problem is reported at once with its file, row, column and value."""
 
 from __future__ import annotations
 
-import csv
-import difflib
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,320 +14,455 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..rubric import Rubric
+from .columns import (
+    IDS,
+    SCORE_FIELDS,
+    TEACHER_FIELDS,
+    ColumnMap,
+    Columns,
+    Vocabulary,
+    extras_warning,
+    normalise,
+    resolve,
+)
+from .csvfile import _cell, _lines, _numbers, _read_csv  # noqa: F401  (re-exported for older callers)
 from .grades import parse_grades
-from .table import TeacherTable
+from .observations import Aggregates, aggregate, agree, group, parse_dates, text_key
+from .sheets import Layout, Sheet, read_sheet
+from .table import AGGREGATES, TeacherTable
 
 REQUIRED = ("teacher_id", "school_id", "subject", "grades", "years_experience")
-OPTIONAL = ("opt_out", "district_id", "teacher_name", "school_name", "email", "role", "supervisor_id")
 LONG_COLUMNS = ("teacher_id", "indicator", "score")
+MAX_ID_LENGTH = 200  # the database keeps ids in 200 characters
+MAX_TEXT_LENGTH = 300
+MAX_PROBLEMS_PER_KIND = 100  # per column and kind of problem; the rest are counted in one more problem
 _TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0", ""}
+_FALSE = {"false", "f", "no", "n", "0"}
+# Roster fields compared across a teacher's rows, and what counts as the same value.
+_AGREE_TEXT = ("school_id", "district_id", "supervisor_id")
+_AGREE_FOLDED = ("teacher_name", "first_name", "last_name", "email", "school_name", "role", "subject")
 
 
-def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """Every column as text, except `numeric` columns, parsed as floats where they are clean (blank = NaN)."""
-    name = str(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), None)
-    except OSError as exc:
-        problems.append(Problem(name, f"cannot read the file: {exc.strerror or exc}"))
+@dataclass
+class _File:
+    """One file being read: its sheet, where each field is, and the problems found so far."""
+
+    sheet: Sheet
+    cols: Columns
+    vocab: Vocabulary
+    problems: list[Problem]
+
+    @property
+    def name(self) -> str:
+        return self.sheet.name
+
+    @property
+    def lines(self) -> np.ndarray:
+        return self.sheet.lines
+
+    def header_of(self, field: str) -> str:
+        """The column's header as the file writes it ("Teacher ID"), for problems people can find."""
+        j = self.cols.fields.get(field)
+        return self.sheet.header[j] if j is not None else field
+
+    def text(self, field: str) -> np.ndarray:
+        """The field's cells, stripped ("" when blank or when the file has no such column)."""
+        j = self.cols.fields.get(field)
+        if j is None:
+            return np.full(len(self.sheet.frame), "", dtype=object)
+        col = self.sheet.frame[j]
+        if col.dtype != object and not pd.api.types.is_string_dtype(col):
+            col = col.map(lambda v: "" if v != v else _cell_text(v))
+        return np.asarray(col.astype(str).str.strip(), dtype=object)
+
+    def report(self, mask: np.ndarray, field: str, message: str, values: np.ndarray | None = None) -> None:
+        """A problem for each row in mask (at most MAX_PROBLEMS_PER_KIND, then one problem counting the rest)."""
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return
+        vals = self.text(field) if values is None else values
+        column = self.header_of(field)
+        for i in rows[:MAX_PROBLEMS_PER_KIND].tolist():
+            self.problems.append(Problem(self.name, message, row=int(self.lines[i]), column=column,
+                                         value=str(vals[i])))
+        if len(rows) > MAX_PROBLEMS_PER_KIND:
+            self.problems.append(Problem(self.name, f"... and {len(rows) - MAX_PROBLEMS_PER_KIND:,} more rows with "
+                                                    f"the same problem ({message})", column=column))
+
+
+def _cell_text(v: float) -> str:
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = None, *,
+                  columns: ColumnMap | None = None, sheet: str | None = None, strict: bool = False,
+                  aggregate: str = "mean") -> TeacherTable:
+    """Read a teacher file (CSV or .xlsx): wide (one row per teacher, or per observation), or with `roster` a long
+    score file (teacher_id, indicator, score: one row per score). Raise InputError listing every problem.
+
+    columns: renames for headers that match no field; sheet: the workbook's sheet (default the first);
+    strict: refuse columns that are neither a field nor an indicator (by default they are kept as extras);
+    aggregate: the score of several observations (mean, median, or latest by observation_date)."""
+    if aggregate not in AGGREGATES:
+        raise InputError([Problem("policy", f"must be one of {', '.join(AGGREGATES)}", column="aggregate",
+                                  value=aggregate)])
+    path = Path(path)
+    if roster is not None:
+        return _read_long(path, Path(roster), rubric, columns, sheet, strict, aggregate)
+    problems: list[Problem] = []
+    f = _open(path, rubric, columns, sheet, strict, problems, with_indicators=True)
+    if f is None:
+        raise InputError(problems)
+    fields = set(f.cols.fields)
+    present = [ind for ind in rubric.indicators if ind in fields]
+    if not present:
+        problems.append(Problem(f.name, f"no column is an indicator of the {rubric.name} rubric (is it the right "
+                                        f"rubric? rename headers with --columns); its indicators are: "
+                                        f"{', '.join(rubric.indicators)}", row=f.sheet.header_row))
+    roster_rows = _roster_rows(f)
+    scores = np.full((len(f.sheet.frame), len(rubric.indicators)), np.nan)
+    for j, ind in enumerate(rubric.indicators):
+        if ind in fields:
+            scores[:, j] = _score_column(f, ind, rubric)
+    keep, warnings = _drop_repeated_rows(f)
+    t_rows = np.flatnonzero(keep)
+    table_fields, codes, n = _teachers_of(f, roster_rows, keep)
+    dates = roster_rows["date_days"]
+    r, c = np.nonzero(~np.isnan(scores[t_rows]))
+    obs = t_rows[r]
+    agg = aggregate_observations(f, codes[obs], c, scores[obs, c], n, len(rubric.indicators),
+                                 dates[obs] if "observation_date" in fields else None, obs, aggregate)
+    if problems:
+        raise InputError(problems)
+    missing = [ind for ind in rubric.indicators if ind not in fields]
+    if missing and present:
+        warnings.append(f"{f.name}: no column for {len(missing)} indicator(s) of the {rubric.name} rubric, treated "
+                        f"as not observed for everyone: {', '.join(missing)}")
+    return _table(rubric, f, table_fields, agg, aggregate, codes, keep, f.sheet.warnings + tuple(warnings))
+
+
+def _open(path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None, strict: bool,
+          problems: list[Problem], with_indicators: bool, vocab_fields: dict[str, tuple[str, ...]] | None = None,
+          required: tuple[str, ...] = REQUIRED, id_field: str = "teacher_id",
+          extras_kept: bool = True) -> _File | None:
+    """Read the file, find its header and place every column; None (with problems) when it cannot be read."""
+    vocab = Vocabulary(vocab_fields or TEACHER_FIELDS, rubric, with_indicators)
+    placed: dict[str, Columns] = {}
+    header_problems: list[Problem] = []
+
+    def is_header(cells: list[str]) -> bool:
+        return any((columns.target(c) if columns is not None else None) == id_field or vocab.match(c) == id_field
+                   for c in cells if c)
+
+    def layout(header: list[str]) -> Layout:
+        # Problems found here carry the file name; the sheet name is added once the sheet is known.
+        cols = resolve(header, vocab, columns, str(path), 0, header_problems, strict)
+        placed["cols"] = cols
+        numeric = {j for fld, j in cols.fields.items() if fld in rubric.indicators or fld in
+                   ("years_experience", "score")}
+        ids = {j for fld, j in cols.fields.items() if fld in IDS}
+        return Layout(frozenset(numeric), frozenset(ids))
+
+    sh = read_sheet(path, problems, sheet=sheet, is_header=is_header, layout=layout)
+    if sh is None:
         return None
-    except UnicodeDecodeError:
-        problems.append(Problem(name, "not UTF-8 text; save the file as UTF-8 CSV", row=_bad_utf8_line(path)))
+    for p in header_problems:
+        problems.append(Problem(sh.name if p.file == str(path) else p.file, p.message,
+                                row=sh.header_row if p.row == 0 else p.row, column=p.column, value=p.value))
+    cols = placed["cols"]
+    if required == REQUIRED and set(LONG_COLUMNS) <= {normalise(h) for h in sh.header} and \
+            "school_id" not in cols.fields:
+        problems.append(Problem(sh.name, "this looks like a long score file (teacher_id, indicator, score); pass "
+                                         "the roster with --roster ROSTER.csv"))
         return None
-    if not header or not any(h.strip() for h in header):
-        problems.append(Problem(name, "empty file: expected a header row and at least one data row"))
+    if cols.extras and not strict:
+        if extras_kept:
+            w = extras_warning(sh.name, cols.extras, vocab)
+        else:
+            w = (f"{sh.name}: column(s) not used: {', '.join(repr(h) for h, _ in cols.extras)} (a long score file "
+                 "holds teacher_id, indicator, score, and optionally observation_date and observer)")
+        sh = dataclasses.replace(sh, warnings=sh.warnings + ((w,) if w else ()))
+    f = _File(sh, cols, vocab, problems)
+    for c in required:
+        if c not in f.cols.fields:
+            accepted = [a for a in (vocab_fields or TEACHER_FIELDS).get(c, ())][:3]
+            hint = f" (a header such as {c!r}{''.join(f', {a!r}' for a in accepted)}, or map one with --columns)"
+            problems.append(Problem(f.name, f"missing required column{hint}", row=sh.header_row, column=c))
+    for j in f.cols.unnamed:
+        col = sh.frame[j]
+        filled = np.flatnonzero(col.notna().to_numpy() & (col.astype(str).str.strip() != "").to_numpy())
+        if len(filled):
+            i = int(filled[0])
+            problems.append(Problem(f.name, f"column {j + 1} has no header but holds values", row=int(sh.lines[i]),
+                                    value=str(col.iloc[i])))
+    if len(sh.frame) == 0:
+        problems.append(Problem(f.name, "empty file: the header has no data rows under it"))
+    if problems:
         return None
-    header = [h.strip() for h in header]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    for h in dupes:
-        problems.append(Problem(name, "column appears more than once", row=1, column=h))
-    for i, h in enumerate(header):
-        if not h:
-            problems.append(Problem(name, f"column {i + 1} has an empty name", row=1))
-    if dupes or not all(header):
-        return None
-    try:
-        nums = [c for c in numeric if c in header]
-        df = pd.read_csv(path, dtype={c: str for c in header if c not in nums}, keep_default_na=False,
-                         na_values={c: [""] for c in nums}, encoding="utf-8-sig", skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        long_rows = _long_records(path, len(header))
-        for line, k in long_rows:
-            problems.append(Problem(name, f"row has {k} cells but the header has {len(header)} columns", row=line))
-        if not long_rows:
-            problems.append(Problem(name, f"malformed CSV: {exc}"))
-        return None
-    except UnicodeDecodeError:  # past the part the header check decoded
-        problems.append(Problem(name, "not UTF-8 text; save the file as UTF-8 CSV", row=_bad_utf8_line(path)))
-        return None
-    df.columns = header
-    if len(df) == 0:
-        problems.append(Problem(name, "empty file: the header has no data rows under it"))
-        return None
-    df.attrs["lines"] = _record_lines(path, len(df))
-    return df
+    return f
 
 
-def _long_records(path: Path, width: int) -> list[tuple[int, int]]:
-    """(file line, number of cells) of every record with more cells than the header."""
-    out = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, skipinitialspace=True)
-            prev = 0
-            for rec in reader:
-                start, prev = prev + 1, reader.line_num
-                if len(rec) > width:
-                    out.append((start, len(rec)))
-    except (csv.Error, UnicodeDecodeError):
-        return []
-    return out
+def _score_column(f: _File, ind: str, rubric: Rubric) -> np.ndarray:
+    """One indicator's scores, one per row (NaN blank); bad cells are problems."""
+    j = f.cols.fields[ind]
+    frame = pd.DataFrame({ind: f.sheet.frame[j]})
+    vals, bad = _numbers(frame, ind)
+    f.report(bad, ind, "not a number (leave the cell blank if not observed)",
+             np.array([_cell(frame, ind, i) for i in range(len(frame))], dtype=object) if bad.any() else None)
+    with np.errstate(invalid="ignore"):
+        out = (vals < rubric.scale_min) | (vals > rubric.scale_max)
+    if out.any():
+        f.report(out, ind, f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
+                 np.array([_cell(frame, ind, i) for i in range(len(frame))], dtype=object))
+        vals[out] = np.nan
+    return vals
 
 
-def _bad_utf8_line(path: Path) -> int | None:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return data.count(b"\n", 0, exc.start) + 1
-    return None
-
-
-def _record_lines(path: Path, n: int) -> np.ndarray:
-    """The file line on which each of the n data records starts (header = line 1).
-
-    pandas skips blank lines and a quoted cell may span lines, so record i is not always on line i + 2.
-    """
-    plain = np.arange(2, n + 2)
-    data = path.read_bytes()
-    if data.count(b"\n") + (not data.endswith(b"\n")) == n + 1:
-        return plain  # as many lines as records + header: one line each, no blank lines
-    out: list[int] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            prev = 0
-            for n_rec, rec in enumerate(reader):
-                start, prev = prev + 1, reader.line_num
-                if n_rec > 0 and not (not rec or (len(rec) == 1 and not rec[0].strip())):
-                    out.append(start)
-    except csv.Error:
-        return plain
-    return np.asarray(out) if len(out) == n else plain
-
-
-def _lines(df: pd.DataFrame) -> np.ndarray:
-    """File line of each row of a frame read by _read_csv."""
-    lines = df.attrs.get("lines")
-    return lines if lines is not None and len(lines) == len(df) else np.arange(2, len(df) + 2)
-
-
-def _cell(df: pd.DataFrame, col: str, i: int) -> str:
-    """Cell text for a problem report (a number pandas parsed is shown without a spurious ".0")."""
-    v = df[col].iloc[i]
-    if isinstance(v, float | np.floating):
-        if np.isnan(v):
-            return ""
-        text = repr(float(v))
-        return text[:-2] if text.endswith(".0") else text
-    return str(v)
-
-
-def _numbers(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values with nan for blank/invalid, mask of non-blank cells that are not numbers)."""
-    if pd.api.types.is_float_dtype(df[col]) or pd.api.types.is_integer_dtype(df[col]):
-        vals = df[col].to_numpy(dtype=float, copy=True)
-        bad = np.isinf(vals)
-        vals[bad] = np.nan
-        return vals, bad
-    raw = df[col].fillna("").astype(str).str.strip().replace("nan", "")
-    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
-    bad = np.isnan(vals) & (raw != "").to_numpy()
-    bad |= np.isinf(vals)
-    vals[np.isinf(vals)] = np.nan
-    return vals, bad
-
-
-def _check_roster(df: pd.DataFrame, name: str, problems: list[Problem], allow_indicators: tuple[str, ...],
-                  rubric: Rubric) -> None:
-    cols = list(df.columns)
-    for c in REQUIRED:
-        if c not in cols:
-            problems.append(Problem(name, "missing required column", row=1, column=c))
-    known = set(REQUIRED) | set(OPTIONAL) | set(allow_indicators)
-    for c in cols:
-        if c not in known:
-            close = difflib.get_close_matches(c, list(rubric.indicators) + list(REQUIRED + OPTIONAL), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else (
-                f"; the {rubric.name} rubric's indicators are: {', '.join(rubric.indicators)}")
-            problems.append(Problem(name, f"unknown column (not a roster field nor an indicator of the "
-                                          f"{rubric.name} rubric){hint}", row=1, column=c))
-
-
-def _roster_fields(df: pd.DataFrame, name: str, problems: list[Problem]) -> dict[str, np.ndarray]:
-    n = len(df)
-    lines = _lines(df)
+def _roster_rows(f: _File) -> dict[str, np.ndarray]:
+    """Per row: every roster field, parsed and checked cell by cell."""
+    n = len(f.sheet.frame)
     out: dict[str, np.ndarray] = {}
-    for col in ("teacher_id", "school_id"):
-        vals = df[col].str.strip().to_numpy(dtype=object) if col in df else np.full(n, "", dtype=object)
-        if col in df:
-            for i in np.flatnonzero(vals == ""):
-                problems.append(Problem(name, "must not be blank", row=int(lines[i]), column=col, value=""))
-        out[col] = vals
-    ids = pd.Series(out["teacher_id"])
-    dup = ids.duplicated(keep="first") & (ids != "")
-    first_line = dict(zip(ids[~ids.duplicated(keep="first")], lines[~ids.duplicated(keep="first").to_numpy()],
-                          strict=True))
-    for i in np.flatnonzero(dup.to_numpy()):
-        problems.append(Problem(name, f"duplicate teacher_id (first seen on row {first_line[ids.iloc[i]]})",
-                                row=int(lines[i]), column="teacher_id", value=str(ids.iloc[i])))
-    out["district_id"] = (df["district_id"].str.strip().to_numpy(dtype=object) if "district_id" in df
-                          else np.full(n, "", dtype=object))
-    for col in ("teacher_name", "school_name", "email", "role", "supervisor_id"):
-        out[col] = (df[col].str.strip().to_numpy(dtype=object) if col in df else np.full(n, "", dtype=object))
-    out["subject"] = (df["subject"].str.strip().str.lower().to_numpy(dtype=object) if "subject" in df
-                      else np.full(n, "", dtype=object))
-    grades_text = df["grades"].str.strip() if "grades" in df else pd.Series([""] * n)
+    for fld in TEACHER_FIELDS:
+        if fld not in ("years_experience",):
+            out[fld] = f.text(fld)
+    for fld in ("teacher_id", "school_id"):
+        if fld in f.cols.fields:
+            f.report(out[fld] == "", fld, "must not be blank")
+    for fld in (*IDS, "teacher_name", "first_name", "last_name", "school_name", "email", "role", "observer"):
+        limit = MAX_ID_LENGTH if fld in IDS else MAX_TEXT_LENGTH
+        if fld in f.cols.fields and n:
+            long = (pd.Series(out[fld], dtype=object).str.len() > limit).to_numpy()
+            if long.any():
+                f.report(long, fld, f"longer than {limit} characters",
+                         np.asarray([x[:40] + "..." for x in out[fld].tolist()], dtype=object))
+    out["subject"] = np.asarray([s.lower() for s in out["subject"].tolist()], dtype=object)
     masks = np.zeros(n, dtype=np.int64)
-    for text, idx in grades_text.groupby(grades_text).groups.items():
-        if text == "":
-            continue
-        try:
-            masks[np.asarray(grades_text.index.get_indexer(idx))] = parse_grades(text)
-        except ValueError:
-            for i in grades_text.index.get_indexer(idx):
-                problems.append(Problem(name, 'not a grade list; use a grade ("3"), "K", "PK", a range ("6-8") '
-                                              'or a list ("9;10")', row=int(lines[i]), column="grades", value=text))
-    out["grades"] = masks
-    out["grades_text"] = grades_text.to_numpy(dtype=object)
-    if "years_experience" in df:
-        years, bad = _numbers(df, "years_experience")
-        bad |= years < 0
-        for i in np.flatnonzero(bad):
-            problems.append(Problem(name, "must be a number of years >= 0 (or blank if unknown)",
-                                    row=int(lines[i]), column="years_experience",
-                                    value=_cell(df, "years_experience", i)))
+    grades = out["grades"]
+    if n:
+        uniq, inverse = np.unique(grades.astype(str), return_inverse=True)
+        parsed = np.zeros(len(uniq), dtype=np.int64)
+        bad_u = np.zeros(len(uniq), dtype=bool)
+        for u, text in enumerate(uniq.tolist()):
+            if text:
+                try:
+                    parsed[u] = parse_grades(text)
+                except ValueError:
+                    bad_u[u] = True
+        masks = parsed[inverse]
+        f.report(bad_u[inverse], "grades", 'not a grade list; use a grade ("3"), "K", "PK", a range ("6-8") or a '
+                                           'list ("9;10")')
+    out["grade_mask"] = masks
+    if "years_experience" in f.cols.fields:
+        frame = pd.DataFrame({"y": f.sheet.frame[f.cols.fields["years_experience"]]})
+        years, bad = _numbers(frame, "y")
+        with np.errstate(invalid="ignore"):
+            bad |= years < 0
+        years[bad] = np.nan
+        f.report(bad, "years_experience", "must be a number of years >= 0 (or blank if unknown)",
+                 np.array([_cell(frame, "y", i) for i in range(n)], dtype=object) if bad.any() else None)
         out["years"] = years
     else:
         out["years"] = np.full(n, np.nan)
-    opt = np.zeros(n, dtype=bool)
-    if "opt_out" in df:
-        low = df["opt_out"].str.strip().str.lower()
-        opt = low.isin(_TRUE).to_numpy()
-        for i in np.flatnonzero(~(low.isin(_TRUE) | low.isin(_FALSE)).to_numpy()):
-            problems.append(Problem(name, "must be true/false (or yes/no, 1/0, blank)", row=int(lines[i]),
-                                    column="opt_out", value=df["opt_out"].iloc[i]))
-    out["opt_out"] = opt
+    low = np.asarray([s.lower() for s in out["opt_out"].tolist()], dtype=object)
+    is_true = np.isin(low, list(_TRUE))
+    is_false = np.isin(low, list(_FALSE))
+    f.report(~(is_true | is_false | (low == "")), "opt_out", "must be true/false (or yes/no, 1/0, blank)")
+    out["opt_code"] = np.where(is_true, 1, np.where(is_false, 0, -1))
+    if "observation_date" in f.cols.fields:
+        days, bad = parse_dates(out["observation_date"])
+        f.report(bad, "observation_date", "not a date (use 2025-10-14 or 10/14/2025)")
+        out["date_days"] = days
+    else:
+        out["date_days"] = np.full(n, np.nan)
     return out
 
 
-def _check_scores(scores: np.ndarray, rubric: Rubric, name: str, problems: list[Problem],
-                  lines: np.ndarray, columns: list[str], df: pd.DataFrame) -> None:
-    out = (scores < rubric.scale_min) | (scores > rubric.scale_max)
-    for i, j in zip(*np.nonzero(out), strict=True):
-        problems.append(Problem(name, f"score outside the rubric scale {rubric.scale_min:g} to "
-                                      f"{rubric.scale_max:g}", row=int(lines[i]), column=columns[j],
-                                value=_cell(df, columns[j], int(i))))
+def _drop_repeated_rows(f: _File) -> tuple[np.ndarray, list[str]]:
+    """Rows that repeat an earlier row cell for cell (an export listing an observation twice) count once."""
+    frame = f.sheet.frame
+    n = len(frame)
+    if n < 2:
+        return np.ones(n, dtype=bool), []
+    dup = frame.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return np.ones(n, dtype=bool), []
+    rows = f.lines[dup]
+    shown = ", ".join(str(int(r)) for r in rows[:10]) + (f" and {len(rows) - 10:,} more" if len(rows) > 10 else "")
+    return ~dup, [f"{f.name}: {len(rows):,} row(s) repeat an earlier row exactly and were counted once: rows "
+                  f"{shown}"]
 
 
-def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = None) -> TeacherTable:
-    """Read a wide teacher CSV, or (with roster) a long score file; raise InputError listing every problem."""
-    path = Path(path)
-    if roster is not None:
-        return _read_long(path, Path(roster), rubric)
+def _teachers_of(f: _File, rows: dict[str, np.ndarray], keep: np.ndarray
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    """One value per teacher for every roster field; rows of one teacher that disagree are problems naming both
+    rows. Returns (fields per teacher, codes: row -> teacher, or -1 for dropped rows, number of teachers)."""
+    kept = np.flatnonzero(keep)
+    codes_kept, first = group(rows["teacher_id"][kept])
+    n = len(first)
+    codes = np.full(len(keep), -1, dtype=np.int64)
+    codes[kept] = codes_kept
+    out: dict[str, np.ndarray] = {"teacher_id": rows["teacher_id"][kept][first]}
+    lines = f.lines[kept]
+
+    def check(fld: str, values: np.ndarray, blank: np.ndarray, shown: np.ndarray, missing: object = "",
+              key: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        a = agree(values, blank, codes_kept, n, missing, key)
+        if len(a.conflicts) and fld in f.cols.fields:
+            ref = a.first_row[codes_kept[a.conflicts]]
+            tid = out["teacher_id"][codes_kept[a.conflicts]]
+            for i, r, t in list(zip(a.conflicts.tolist(), ref.tolist(), tid.tolist(), strict=True)
+                                )[:MAX_PROBLEMS_PER_KIND]:
+                f.problems.append(Problem(f.name, f"teacher {t} has {shown[i]!r} here but {shown[r]!r} on row "
+                                                  f"{int(lines[r])}; a teacher's rows must agree",
+                                          row=int(lines[i]), column=f.header_of(fld), value=str(shown[i])))
+            if len(a.conflicts) > MAX_PROBLEMS_PER_KIND:
+                f.problems.append(Problem(f.name, f"... and {len(a.conflicts) - MAX_PROBLEMS_PER_KIND:,} more rows "
+                                                  "that disagree with the teacher's earlier rows",
+                                          column=f.header_of(fld)))
+        return a.value
+
+    for fld in _AGREE_TEXT + _AGREE_FOLDED:
+        v = rows[fld][kept]
+        out[fld] = check(fld, v, v == "", v, key=text_key if fld in _AGREE_FOLDED else None)
+    g = rows["grades"][kept]
+    gm = rows["grade_mask"][kept]
+    out["grade_mask"] = check("grades", gm, gm == 0, g, missing=0)
+    first_text = agree(g, gm == 0, codes_kept, n).value
+    out["grades"] = first_text
+    y = rows["years"][kept]
+    out["years"] = check("years_experience", y, np.isnan(y), f.text("years_experience")[kept], missing=np.nan)
+    oc = rows["opt_code"][kept]
+    out["opt_out"] = check("opt_out", oc, oc < 0, rows["opt_out"][kept], missing=0) == 1
+    named = out["teacher_name"] != ""
+    both = np.char.strip(np.char.add(np.char.add(out["first_name"].astype(str), " "),
+                                     out["last_name"].astype(str))).astype(object) if n else out["teacher_name"]
+    out["teacher_name"] = np.where(named, out["teacher_name"], both).astype(object)
+    _check_school_names(f, out)
+    return out, codes, n
+
+
+def _check_school_names(f: _File, out: dict[str, np.ndarray]) -> None:
+    """A school has one name: two teachers naming one school differently is a problem naming both."""
+    if "school_name" not in f.cols.fields:
+        return
+    named = np.flatnonzero(out["school_name"] != "")
+    if not len(named):
+        return
+    codes, first = group(out["school_id"][named])
+    a = agree(out["school_name"][named], np.zeros(len(named), dtype=bool), codes, len(first), key=text_key)
+    for i in a.conflicts[:MAX_PROBLEMS_PER_KIND].tolist():
+        ref = named[a.first_row[codes[i]]]
+        t, t0 = out["teacher_id"][named[i]], out["teacher_id"][ref]
+        f.problems.append(Problem(f.name, f"school {out['school_id'][named[i]]} is named "
+                                          f"{out['school_name'][named[i]]!r} for teacher {t} but "
+                                          f"{out['school_name'][ref]!r} for teacher {t0}; a school has one name",
+                                  column=f.header_of("school_name"), value=str(out["school_name"][named[i]])))
+
+
+def aggregate_observations(f: _File, teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: int,
+                           k: int, date: np.ndarray | None, rows: np.ndarray, method: str) -> Aggregates:
+    """Aggregate the observations; with method latest and several observations of a score, every observation
+    needs a date (rows without one are problems)."""
+    agg = aggregate(teacher, indicator, value, n, k, date)
+    if method == "latest" and agg.median is not None and agg.latest is None:
+        if date is None:
+            f.problems.append(Problem(f.name, "aggregate = 'latest' needs an observation_date column (or use mean "
+                                              "or median)", column="observation_date"))
+        else:
+            mask = np.zeros(len(f.sheet.frame), dtype=bool)
+            mask[rows[np.isnan(date)]] = True
+            f.report(mask, "observation_date", "aggregate = 'latest' needs the date of every observation")
+    return agg
+
+
+def _extras(f: _File, codes: np.ndarray, keep: np.ndarray, n: int) -> tuple[tuple[str, np.ndarray], ...]:
+    """Each extra column per teacher: its distinct non-blank values over the teacher's rows, joined by "; "."""
+    out = []
+    kept = np.flatnonzero(keep)
+    for h, j in f.cols.extras:
+        col = f.sheet.frame[j]
+        text = col.astype(str).str.strip() if col.dtype == object or pd.api.types.is_string_dtype(col) else \
+            col.map(lambda v: "" if v != v else _cell_text(v))
+        s = pd.DataFrame({"t": codes[kept], "v": np.asarray(text, dtype=object)[kept]})
+        s = s[s["v"] != ""].drop_duplicates()
+        joined = s.groupby("t", sort=False)["v"].agg("; ".join)
+        vals = np.full(n, "", dtype=object)
+        vals[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+        out.append((h, vals))
+    return tuple(out)
+
+
+def _table(rubric: Rubric, f: _File, t: dict[str, np.ndarray], agg: Aggregates, method: str, codes: np.ndarray,
+           keep: np.ndarray, warnings: tuple[str, ...], source: str | None = None) -> TeacherTable:
+    n = len(t["teacher_id"])
+    by = {"mean": agg.mean, "median": agg.median, "latest": agg.latest}
+    scores = by[method] if by[method] is not None else agg.mean
+    others = tuple((m, s) for m, s in by.items() if m != method and s is not None)
+    return TeacherTable(rubric=rubric, teacher_id=t["teacher_id"], school_id=t["school_id"],
+                        district_id=t["district_id"], subject=t["subject"], grades=t["grade_mask"],
+                        grades_text=t["grades"], years=t["years"].astype(float), opt_out=t["opt_out"].astype(bool),
+                        scores=scores, source=source or f.name, warnings=warnings, teacher_name=t["teacher_name"],
+                        school_name=t["school_name"], email=t["email"], role=t["role"],
+                        supervisor_id=t["supervisor_id"], n_obs=agg.count, extras=_extras(f, codes, keep, n),
+                        aggregate=method, other_scores=others)
+
+
+def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None,
+               strict: bool, method: str) -> TeacherTable:
+    """A long score file (one row per score: teacher_id, indicator, score[, observation_date, observer]) beside a
+    roster (one row per teacher, or the same rows repeated)."""
     problems: list[Problem] = []
-    name = str(path)
-    df = _read_csv(path, problems, rubric.indicators + ("years_experience",))
-    if df is None:
+    r = _open(roster_path, rubric, columns, None, strict, problems, with_indicators=False)
+    long_fields = {"teacher_id": TEACHER_FIELDS["teacher_id"], **SCORE_FIELDS,
+                   "observation_date": TEACHER_FIELDS["observation_date"], "observer": TEACHER_FIELDS["observer"]}
+    s = _open(path, rubric, columns, sheet, strict, problems, with_indicators=False, vocab_fields=long_fields,
+              required=LONG_COLUMNS, extras_kept=False)
+    if r is None or s is None:
         raise InputError(problems)
-    if set(LONG_COLUMNS) <= set(df.columns) and "school_id" not in df.columns:
-        raise InputError([Problem(name, "this looks like a long score file (teacher_id, indicator, score); "
-                                        "pass the roster with --roster ROSTER.csv")])
-    _check_roster(df, name, problems, rubric.indicators, rubric)
-    fields = _roster_fields(df, name, problems)
-    n = len(df)
-    lines = _lines(df)
-    scores = np.full((n, len(rubric.indicators)), np.nan)
-    warnings: list[str] = []
-    for j, ind in enumerate(rubric.indicators):
-        if ind not in df:
-            warnings.append(f"{name}: no column for indicator {ind!r}; treated as not observed for everyone")
-            continue
-        vals, bad = _numbers(df, ind)
-        for i in np.flatnonzero(bad):
-            problems.append(Problem(name, "not a number (leave the cell blank if not observed)",
-                                    row=int(lines[i]), column=ind, value=_cell(df, ind, int(i))))
-        scores[:, j] = vals
-    _check_scores(scores, rubric, name, problems, lines, list(rubric.indicators), df)
-    if problems:
-        raise InputError(problems)
-    return _table(rubric, fields, scores, name, warnings)
-
-
-def _table(rubric: Rubric, f: dict[str, np.ndarray], scores: np.ndarray, name: str,
-           warnings: list[str]) -> TeacherTable:
-    return TeacherTable(rubric=rubric, teacher_id=f["teacher_id"], school_id=f["school_id"],
-                        district_id=f["district_id"], subject=f["subject"], grades=f["grades"],
-                        grades_text=f["grades_text"], years=f["years"], opt_out=f["opt_out"], scores=scores,
-                        source=name, warnings=tuple(warnings), teacher_name=f["teacher_name"],
-                        school_name=f["school_name"], email=f["email"], role=f["role"],
-                        supervisor_id=f["supervisor_id"])
-
-
-def _read_long(path: Path, roster_path: Path, rubric: Rubric) -> TeacherTable:
-    problems: list[Problem] = []
-    rname, sname = str(roster_path), str(path)
-    roster = _read_csv(roster_path, problems)
-    long = _read_csv(path, problems)
-    if roster is None or long is None:
-        raise InputError(problems)
-    _check_roster(roster, rname, problems, (), rubric)
-    fields = _roster_fields(roster, rname, problems)
-    for c in LONG_COLUMNS:
-        if c not in long:
-            problems.append(Problem(sname, "missing required column of a long score file", row=1, column=c))
-    for c in long.columns:
-        if c not in LONG_COLUMNS:
-            problems.append(Problem(sname, "unknown column; a long score file has teacher_id, indicator, score",
-                                    row=1, column=c))
-    n = len(roster)
-    scores = np.full((n, len(rubric.indicators)), np.nan)
-    if all(c in long for c in LONG_COLUMNS):
-        lines = _lines(long)
-        tid = long["teacher_id"].str.strip()
-        ind = long["indicator"].str.strip()
-        vals, bad = _numbers(long, "score")
-        row_of = {t: i for i, t in enumerate(fields["teacher_id"].tolist())}
-        col_of = {c: j for j, c in enumerate(rubric.indicators)}
-        ri = tid.map(row_of)
-        ci = ind.map(col_of)
-        for i in np.flatnonzero(ri.isna().to_numpy()):
-            problems.append(Problem(sname, f"teacher_id not in the roster {rname}", row=int(lines[i]),
-                                    column="teacher_id", value=tid.iloc[i]))
-        for i in np.flatnonzero(ci.isna().to_numpy()):
-            close = difflib.get_close_matches(ind.iloc[i], rubric.indicators, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(Problem(sname, f"unknown indicator for the {rubric.name} rubric{hint}",
-                                    row=int(lines[i]), column="indicator", value=ind.iloc[i]))
-        for i in np.flatnonzero(bad):
-            problems.append(Problem(sname, "not a number", row=int(lines[i]), column="score",
-                                    value=long["score"].iloc[i]))
+    rows = _roster_rows(r)
+    keep, warnings = _drop_repeated_rows(r)
+    t, codes, n = _teachers_of(r, rows, keep)
+    k = len(rubric.indicators)
+    # the score rows
+    tid = s.text("teacher_id")
+    ind = s.text("indicator")
+    frame = pd.DataFrame({"score": s.sheet.frame[s.cols.fields["score"]]})
+    vals, bad = _numbers(frame, "score")
+    row_of = {x: i for i, x in enumerate(t["teacher_id"].tolist())}
+    ti = pd.Series(tid).map(row_of).to_numpy(dtype=float)
+    ind_vocab = Vocabulary({}, rubric, True)
+    uniq, inverse = np.unique(ind.astype(str), return_inverse=True)
+    col_u = np.array([_indicator_index(rubric, ind_vocab, u) for u in uniq.tolist()], dtype=np.int64)
+    ci = col_u[inverse] if len(ind) else np.zeros(0, dtype=np.int64)
+    s.report(np.isnan(ti) & (tid != ""), "teacher_id", f"teacher_id not in the roster {r.name}")
+    s.report(tid == "", "teacher_id", "must not be blank")
+    for u in np.flatnonzero(col_u < 0).tolist():
+        hint = ind_vocab.suggest(uniq[u])
+        s.report(inverse == u, "indicator", f"unknown indicator for the {rubric.name} rubric"
+                                            + (f"; {hint}" if hint else ""))
+    s.report(bad, "score", "not a number",
+             np.array([_cell(frame, "score", i) for i in range(len(frame))], dtype=object) if bad.any() else None)
+    with np.errstate(invalid="ignore"):
         oob = (vals < rubric.scale_min) | (vals > rubric.scale_max)
-        for i in np.flatnonzero(oob):
-            problems.append(Problem(sname, f"score outside the rubric scale {rubric.scale_min:g} to "
-                                           f"{rubric.scale_max:g}", row=int(lines[i]), column="score",
-                                    value=long["score"].iloc[i]))
-        ok = (~ri.isna() & ~ci.isna()).to_numpy()
-        key = pd.Series(list(zip(tid, ind, strict=True)))
-        dup = key.duplicated(keep="first").to_numpy() & ok
-        for i in np.flatnonzero(dup):
-            problems.append(Problem(sname, "second score for the same teacher and indicator; average the "
-                                           "observations into one score", row=int(lines[i]),
-                                    column="indicator", value=ind.iloc[i]))
-        good = ok & ~np.isnan(vals) & ~oob
-        scores[ri[good].astype(int).to_numpy(), ci[good].astype(int).to_numpy()] = vals[good]
+    s.report(oob, "score", f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
+             np.array([_cell(frame, "score", i) for i in range(len(frame))], dtype=object) if oob.any() else None)
+    dates = None
+    if "observation_date" in s.cols.fields:
+        dates, bad_d = parse_dates(s.text("observation_date"))
+        s.report(bad_d, "observation_date", "not a date (use 2025-10-14 or 10/14/2025)")
     if problems:
         raise InputError(problems)
-    return _table(rubric, fields, scores, f"{sname} + {rname}", [])
+    s_keep, s_warn = _drop_repeated_rows(s)
+    good = s_keep & ~np.isnan(vals)
+    agg = aggregate_observations(s, ti[good].astype(np.int64), ci[good], vals[good], n, k,
+                                 dates[good] if dates is not None else None, np.flatnonzero(good), method)
+    if problems:
+        raise InputError(problems)
+    return _table(rubric, r, t, agg, method, codes, keep, r.sheet.warnings + s.sheet.warnings
+                  + tuple(warnings + s_warn), source=f"{s.name} + {r.name}")
+
+
+def _indicator_index(rubric: Rubric, vocab: Vocabulary, text: str) -> int:
+    ind = vocab.match(text) if text else None
+    return rubric.indicators.index(ind) if ind in rubric.indicators else -1

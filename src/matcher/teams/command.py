@@ -22,8 +22,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output folder (written all at once)")
     t.add_argument("--size", help='team sizes, e.g. "3-6" (default) or "4"')
     t.add_argument("--policy", help="team policy file (TOML/JSON); flags override it")
-    t.add_argument("--rubric", default="team", help="team, danielson, or a rubric file (TOML/JSON)")
-    t.add_argument("--roster", help="roster CSV when TEACHERS is a long file (teacher_id, indicator, score)")
+    from ..cli import add_reading_flags
+
+    add_reading_flags(t)
+    t.add_argument("--aggregate", choices=["mean", "median", "latest"], default="mean",
+                   help="a score observed several times: mean (default), median, or latest (by observation_date)")
     t.add_argument("--group-by", dest="group_by", choices=GROUP_BY,
                    help="what every member of a team shares (default grade_or_subject)")
     t.add_argument("--time-limit", type=float, dest="time_limit_seconds",
@@ -36,8 +39,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _collect, check_out_folder
-    from ..io.teachers import read_teachers
+    from ..cli import _collect, check_out_folder, print_warnings, read_teacher_file
     from ..rubric import load_rubric
     from .model import load_team_policy, parse_size, team_policy_from_dict
     from .outputs import write_teams
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if policy is not None and flags:
         policy = _collect(problems, team_policy_from_dict, flags, "command line", policy)
     rubric = _collect(problems, load_rubric, args.rubric)
-    table = _collect(problems, read_teachers, args.teachers, rubric, args.roster) if rubric else None
+    table = read_teacher_file(args, problems, rubric, args.aggregate)
     if problems:
         raise InputError(problems)
     assert table is not None and policy is not None
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
     write_teams(result, out)
+    print_warnings(table.warnings)
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
