@@ -369,9 +369,10 @@ def aggregate_observations(f: _File, teacher: np.ndarray, indicator: np.ndarray,
         if date is None:
             f.problems.append(Problem(f.name, "aggregate = 'latest' needs an observation_date column (or use mean "
                                               "or median)", column="observation_date"))
-        else:
+        else:  # rows whose date is not a date have their problem already
             mask = np.zeros(len(f.sheet.frame), dtype=bool)
             mask[rows[np.isnan(date)]] = True
+            mask &= f.text("observation_date") == ""
             f.report(mask, "observation_date", "aggregate = 'latest' needs the date of every observation")
     return agg
 
