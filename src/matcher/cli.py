@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--observations", action="append", default=[], metavar="PATH",
                    help="also write the district as an observation-level export (.csv or .xlsx): one row per "
                         "classroom observation, labelled headers, names, dates, observers (repeatable)")
+    s.add_argument("--observations-per-teacher", type=int, metavar="N",
+                   help="observe every teacher N times (1 to 6) in both files; default 1 to 4, more for new teachers")
     s.add_argument("--rubric", default="team")
 
     w = sub.add_parser("networks", help="form host/partner school networks (or peer groups) around a shared focus")
@@ -139,7 +141,7 @@ def read_teacher_file(args: argparse.Namespace, problems: list[Problem], rubric:
         return None
     try:
         return read_teachers(args.teachers, rubric, args.roster, columns=cmap, sheet=args.sheet,
-                             strict=args.strict, aggregate=aggregate)
+                             strict=args.strict, aggregate=aggregate, all_aggregates=False)
     except InputError as exc:
         problems.extend(exc.problems)
         return None
@@ -251,11 +253,13 @@ def _synth(args: argparse.Namespace) -> int:
         raise InputError([Problem("command line", "an observation export is written as .csv or .xlsx",
                                   column="--observations", value=p) for p in bad])
     rubric = load_rubric(args.rubric)
-    n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out, rubric)
+    n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out, rubric,
+                              args.observations_per_teacher)
     print(f"wrote {n_t} teachers in {n_s} schools to {args.out}" +
           (f" and {args.schools_out}" if args.schools_out else ""))
     if args.observations:
-        n_o = write_observations(args.observations, args.schools, args.mean_size, args.seed, rubric)
+        n_o = write_observations(args.observations, args.schools, args.mean_size, args.seed, rubric,
+                                 args.observations_per_teacher)
         print(f"wrote {n_o} observations of those teachers to {', '.join(args.observations)}")
     return EXIT_OK
 

@@ -63,6 +63,7 @@ _SD_SCHOOL = float(np.sqrt(1.0 - _SD_TEACHER**2 - _SD_TXI**2))
 _SD_OBS = 0.6
 _W_NOVICE = 0.35  # share of the teacher effect explained by being early-career (novices score lower)
 _N_OBS_P = np.array([0.25, 0.30, 0.25, 0.20])  # 1..4 observations, marginal over experience
+MAX_OBSERVATIONS = 6  # TEAM: 2 to 6 observations a year
 _TARGET_WEAK, _TARGET_STRONG = 0.165, 0.25  # shares of scores below weak_below / at or above strong_at_least
 _P_BLANK, _P_DOMAIN_BLANK, _P_OPT_OUT = 0.03, 0.05, 0.02
 # Indicator difficulty by name (TEAM, Danielson and similar rubrics): higher-order instruction scores lowest.
@@ -73,34 +74,39 @@ _EASY = ("respect", "rapport", "culture", "expectation", "content_knowledge", "p
 
 
 def generate_district(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None,
-                      n_districts: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      n_districts: int | None = None, observations_per_teacher: int | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (teachers, schools) frames for ``n_schools`` schools of about ``mean_size`` teachers each.
 
     Columns are those of the teacher and school CSV files (scores: one float column per rubric indicator, NaN
     when not observed; opt_out: bool). ``n_districts`` defaults to about one district per 13 schools."""
-    teachers, schools, _ = _district(n_schools, mean_size, seed, rubric or bundled("team"), n_districts)
+    teachers, schools, _ = _district(n_schools, mean_size, seed, rubric or bundled("team"), n_districts,
+                                     observations_per_teacher)
     return teachers, schools
 
 
-def _district(n_schools: int, mean_size: float, seed: int, rubric: Rubric, n_districts: int | None
-              ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
-    """generate_district's frames and the observations behind the scores ((n, k, 4) and each teacher's count)."""
-    _check_args(n_schools, mean_size, n_districts)
+def _district(n_schools: int, mean_size: float, seed: int, rubric: Rubric, n_districts: int | None,
+              per_teacher: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """generate_district's frames and the observations behind the scores ((n, k, slots) and each teacher's
+    count)."""
+    _check_args(n_schools, mean_size, n_districts, per_teacher)
     rng = np.random.default_rng(seed)
     n_d = min(n_schools, n_districts if n_districts is not None else max(1, round(n_schools / 13)))
     schools, quality = _schools(rng, n_schools, n_d, mean_size)
-    teachers, obs, n_obs = _teachers(rng, schools, quality, rubric)
+    teachers, obs, n_obs = _teachers(rng, schools, quality, rubric, per_teacher)
     enrollment = teachers.groupby("school_id", sort=False).size().reindex(schools["school_id"]).to_numpy()
     schools["enrollment"] = np.rint(enrollment * rng.normal(15.0, 1.5, n_schools).clip(9, 22)).astype(np.int64)
     return teachers, schools[list(SCHOOL_FIELDS)], (obs, n_obs)
 
 
 def write_district(path: str | Path, n_schools: int, mean_size: float, seed: int,
-                   schools_path: str | Path | None = None, rubric: Rubric | None = None) -> tuple[int, int]:
+                   schools_path: str | Path | None = None, rubric: Rubric | None = None,
+                   observations_per_teacher: int | None = None) -> tuple[int, int]:
     """Write the teacher CSV (and the schools CSV when ``schools_path`` is given) atomically.
 
     Returns (n_teachers, n_schools)."""
-    teachers, schools = generate_district(n_schools, mean_size, seed, rubric)
+    teachers, schools = generate_district(n_schools, mean_size, seed, rubric,
+                                          observations_per_teacher=observations_per_teacher)
     out = teachers.copy()
     out["opt_out"] = np.where(teachers["opt_out"].to_numpy(), "true", "false")
     _write_atomic(out, Path(path))
@@ -135,14 +141,15 @@ def indicator_header(indicator: str) -> str:
                     for i, w in enumerate(words))
 
 
-def generate_observations(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None
-                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_observations(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None,
+                          observations_per_teacher: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(observations, schools): one row per classroom observation of every teacher of generate_district's
     district (same seed), as a state's observation system exports it: labelled headers, teacher and school
     names, emails, observation dates, observers and the observation type. Each teacher's observations average
-    to generate_district's scores (which round them to 2 decimals)."""
+    to generate_district's scores (which round them to 2 decimals). observations_per_teacher: every teacher
+    observed that many times (1 to 6; default: 1 to 4, more for new teachers), in both files alike."""
     rubric = rubric or bundled("team")
-    teachers, schools, (obs, n_obs) = _district(n_schools, mean_size, seed, rubric, None)
+    teachers, schools, (obs, n_obs) = _district(n_schools, mean_size, seed, rubric, None, observations_per_teacher)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
     n = len(teachers)
     first = rng.choice(np.array(_FIRST, dtype=object), n)
@@ -188,10 +195,10 @@ def generate_observations(n_schools: int, mean_size: float, seed: int, rubric: R
 
 
 def write_observations(paths: list[str | Path], n_schools: int, mean_size: float, seed: int,
-                       rubric: Rubric | None = None) -> int:
+                       rubric: Rubric | None = None, observations_per_teacher: int | None = None) -> int:
     """Write the observation export to each path (.csv, or .xlsx with a title row above the header, as exports
     often have) atomically; returns the number of observation rows."""
-    frame, _ = generate_observations(n_schools, mean_size, seed, rubric)
+    frame, _ = generate_observations(n_schools, mean_size, seed, rubric, observations_per_teacher)
     for p in map(Path, paths):
         p.parent.mkdir(parents=True, exist_ok=True)
         if p.suffix.lower() == ".xlsx":
@@ -240,8 +247,12 @@ def _fix_timestamps(path: Path) -> None:
             z.writestr(info, data)
 
 
-def _check_args(n_schools: int, mean_size: float, n_districts: int | None) -> None:
+def _check_args(n_schools: int, mean_size: float, n_districts: int | None, per_teacher: int | None = None) -> None:
     problems = []
+    if per_teacher is not None and (isinstance(per_teacher, bool) or not isinstance(per_teacher, int | np.integer)
+                                    or not 1 <= per_teacher <= MAX_OBSERVATIONS):
+        problems.append(Problem("synth", f"must be a whole number from 1 to {MAX_OBSERVATIONS}",
+                                column="observations_per_teacher", value=repr(per_teacher)))
     if isinstance(n_schools, bool) or not isinstance(n_schools, int | np.integer) or n_schools < 1:
         problems.append(Problem("synth", "must be a whole number of at least 1", column="n_schools",
                                 value=repr(n_schools)))
@@ -458,8 +469,8 @@ def _staff(rng: np.random.Generator, level: str, g0: int, g1: int, n: int) -> tu
     return subjects, grades
 
 
-def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarray, rubric: Rubric
-              ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarray, rubric: Rubric,
+              per_teacher: int | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     subjects: list[str] = []
     grades: list[str] = []
     for level, g0, g1, n in zip(schools["level"].tolist(), schools["grade_min"].tolist(),
@@ -480,7 +491,7 @@ def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarr
         "opt_out": rng.random(n) < _P_OPT_OUT,
         "district_id": schools["district_id"].to_numpy()[school_idx],
     })
-    scores, obs, n_obs = _scores(rng, rubric, years, quality[school_idx])
+    scores, obs, n_obs = _scores(rng, rubric, years, quality[school_idx], per_teacher)
     return pd.concat([frame, pd.DataFrame(scores, columns=list(rubric.indicators))], axis=1), obs, n_obs
 
 
@@ -551,8 +562,8 @@ def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tupl
     return centre(spread), spread
 
 
-def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_effect: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_effect: np.ndarray,
+            per_teacher: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indicator scores, averages of 1-4 observations of a true score (NaN where not observed), with the
     observations themselves ((n, k, 4), zero past each teacher's count) and each teacher's count."""
     lo, hi = rubric.scale_min, rubric.scale_max
@@ -568,11 +579,15 @@ def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_
     # apprentice teachers (under 3 years) are observed more often
     p_obs = np.where((years < 3)[:, None], [0.02, 0.08, 0.25, 0.65], [0.3, 0.35, 0.25, 0.1])
     n_obs = 1 + (rng.random(n)[:, None] > p_obs.cumsum(1)).sum(1).clip(0, 3)
-    obs = true[:, :, None] + spread * _SD_OBS * rng.standard_normal((n, k, 4))
+    slots = 4
+    if per_teacher is not None:  # the draw above is still made, so the default stream stays as it was
+        n_obs = np.full(n, per_teacher)
+        slots = max(4, per_teacher)
+    obs = true[:, :, None] + spread * _SD_OBS * rng.standard_normal((n, k, slots))
     if _integer_scale(lo, hi):
         obs = np.rint(obs)
     np.clip(obs, lo, hi, out=obs)
-    obs *= np.arange(4)[None, None, :] < n_obs[:, None, None]
+    obs *= np.arange(slots)[None, None, :] < n_obs[:, None, None]
     scores = np.round(obs.sum(-1) / n_obs[:, None], 2)
     scores[rng.random((n, k)) < _P_BLANK] = np.nan
     if len(rubric.domains) > 1:

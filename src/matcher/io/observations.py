@@ -38,13 +38,16 @@ def agree(values: np.ndarray, blank: np.ndarray, codes: np.ndarray, n: int, miss
     filled = np.flatnonzero(~blank)
     first = np.full(n, -1, dtype=np.int64)
     first[codes[filled][::-1]] = filled[::-1]
-    cmp = values if key is None else key(values)
     ref_row = first[codes]
-    has = ref_row >= 0
+    rows = np.flatnonzero((ref_row >= 0) & ~blank)
     differs = np.zeros(len(values), dtype=bool)
-    if has.any():
-        rows = np.flatnonzero(has & ~blank)
-        differs[rows] = cmp[rows] != cmp[ref_row[rows]]
+    if len(rows):
+        # Equal values agree; only the few that differ are compared by key (names: case and spaces aside).
+        raw = values[rows] != values[ref_row[rows]]
+        if key is not None and raw.any():
+            odd = rows[raw]
+            raw[raw] = key(values[odd]) != key(values[ref_row[odd]])
+        differs[rows] = raw
     value = values[np.maximum(first, 0)].copy()
     value[first < 0] = missing
     return Agreement(value, np.flatnonzero(differs), first)
@@ -52,7 +55,7 @@ def agree(values: np.ndarray, blank: np.ndarray, codes: np.ndarray, n: int, miss
 
 def text_key(values: np.ndarray) -> np.ndarray:
     """Names compared as a person would: case and runs of spaces do not matter."""
-    return np.asarray(pd.Series(values, dtype=object).str.casefold().str.split().str.join(" "), dtype=object)
+    return np.array([" ".join(str(v).casefold().split()) for v in values.tolist()], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -65,26 +68,30 @@ class Aggregates:
     mean: np.ndarray
     median: np.ndarray | None
     latest: np.ndarray | None
+    several: bool  # some score has more than one observation
 
 
 def aggregate(teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: int, k: int,
-              date: np.ndarray | None) -> Aggregates:
+              date: np.ndarray | None, want: tuple[str, ...] = ("mean", "median", "latest")) -> Aggregates:
     """Aggregate the observations (teacher[i], indicator[i], value[i], date[i]) into (n, k) score tables.
 
     date: days (NaN where not given), or None without a date column; the latest score is the mean of the
-    observations on a teacher's most recent date for that indicator."""
+    observations on a teacher's most recent date for that indicator. want: the aggregates to compute besides the
+    mean (median and latest cost more than the rest of the aggregation together)."""
     key = teacher.astype(np.int64) * k + indicator.astype(np.int64)
     count = np.bincount(key, minlength=n * k)
     sums = np.bincount(key, weights=value, minlength=n * k)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
     median = latest = None
-    if len(count) and count.max() > 1:
+    several = bool(len(count) and count.max() > 1)
+    if several and "median" in want:
         s = pd.Series(value)
         med = s.groupby(key, sort=False).median()
         median = np.full(n * k, np.nan)
         median[med.index.to_numpy()] = med.to_numpy()
         median = median.reshape(n, k)
+    if several and "latest" in want:
         if date is not None and not np.isnan(date).any():
             newest = pd.Series(date).groupby(key, sort=False).transform("max").to_numpy()
             on = date == newest
@@ -92,7 +99,7 @@ def aggregate(teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: 
             latest = np.full(n * k, np.nan)
             latest[last.index.to_numpy()] = last.to_numpy()
             latest = latest.reshape(n, k)
-    return Aggregates(count.reshape(n, k).astype(np.int32), mean.reshape(n, k), median, latest)
+    return Aggregates(count.reshape(n, k).astype(np.int32), mean.reshape(n, k), median, latest, several)
 
 
 _DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%B %d, %Y")

@@ -14,7 +14,6 @@ import datetime as dt
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -224,14 +223,21 @@ def _read_excel(path: Path, problems: list[Problem], sheet: str | None,
     plan = layout(header) if layout else Layout()
     m = len(header)
     body = rows[h + 1:]
-    keep = [i for i, r in enumerate(body) if any(c != "" and c is not None for c in r)]  # blank rows: skipped
-    body = [body[i] for i in keep]
-    lines = np.asarray(keep, dtype=np.int64) + h + 2
-    columns = list(zip_longest(*body, fillvalue="")) if body else [() for _ in range(m)]
+    width = max(m, max(map(len, body), default=0))
+    if body and min(map(len, body)) < width:  # calamine's rows are as wide as the sheet; pad any that are not
+        body = [r + [""] * (width - len(r)) for r in body]
+    grid = np.empty((len(body), width), dtype=object)
+    grid[:] = body if body else grid
+    grid[np.equal(grid, None)] = ""
+    keep = np.flatnonzero((grid != "").any(axis=1))  # blank rows are skipped, as in a CSV
+    if len(keep) < len(body):
+        grid = grid[keep]
+    columns = grid.T
+    lines = keep.astype(np.int64) + h + 2
     warnings = list(_skipped_warning(where, h + 1))
-    extra = [j for j in range(m, len(columns)) if any(c != "" for c in columns[j])]
+    extra = [j for j in range(m, width) if (columns[j] != "").any()]
     for j in extra:
-        first = next(i for i, c in enumerate(columns[j]) if c != "")
+        first = int(np.flatnonzero(columns[j] != "")[0])
         problems.append(Problem(where, f"cell under no header: the header has {m} columns", row=int(lines[first]),
                                 column=_column_letter(j), value=_text(columns[j][first])))
     if extra:
@@ -239,12 +245,13 @@ def _read_excel(path: Path, problems: list[Problem], sheet: str | None,
     data: dict[int, Any] = {}
     numbers_in_ids: list[int] = []
     for j in range(m):
-        col = columns[j] if j < len(columns) else ("",) * len(body)
+        col = columns[j]
+        kinds = set(map(type, col))
         if j in plan.numeric:
-            data[j] = _numeric_column(col)
+            data[j] = _numeric_column(col, kinds)
         else:
-            data[j] = [_text(c) for c in col]
-            if j in plan.ids and any(isinstance(c, float | int) and not isinstance(c, bool) for c in col):
+            data[j] = col if kinds <= {str} else np.array([_text(c) for c in col], dtype=object)
+            if j in plan.ids and kinds & {float, int}:
                 numbers_in_ids.append(j)
     if numbers_in_ids:
         _display_ids(path, sheet_name, lines, numbers_in_ids, data)
@@ -281,12 +288,16 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _numeric_column(col: Sequence[Any]) -> Any:
+def _numeric_column(col: np.ndarray, kinds: set[type]) -> np.ndarray:
     """Floats where every cell is a number or blank (fast); otherwise text, parsed later with its problems."""
-    try:
-        return np.array([np.nan if c == "" or c is None else c for c in col], dtype=float)
-    except (TypeError, ValueError):
-        return [_text(c) for c in col]
+    if kinds <= {float, int, str}:
+        arr = col.copy()
+        arr[arr == ""] = np.nan
+        try:
+            return arr.astype(float)
+        except (TypeError, ValueError):  # text in a score column: its problems are found later
+            pass
+    return np.array([_text(c) for c in col], dtype=object)
 
 
 def _display_ids(path: Path, sheet_name: str, lines: np.ndarray, cols: list[int], data: dict[int, Any]) -> None:

@@ -126,8 +126,9 @@ class TeacherTable:
             return dataclasses.replace(self, aggregate=method)
         alt = dict(self.other_scores)
         if method not in alt:
-            raise InputError([Problem(source, f"aggregate = {method!r} needs a date for every observation "
-                                              f"(an observation_date column) in {self.source or 'the teachers file'}",
+            why = ("needs a date for every observation (an observation_date column)" if method == "latest" else
+                   "was not computed when the file was read (read_teachers(..., all_aggregates=True))")
+            raise InputError([Problem(source, f"aggregate = {method!r} {why} in {self.source or 'the teachers file'}",
                                       column="aggregate", value=method)])
         others = tuple((a, s) for a, s in ((self.aggregate, self.scores), *self.other_scores) if a != method)
         return dataclasses.replace(self, scores=alt[method], aggregate=method, other_scores=others)

@@ -66,14 +66,13 @@ class _File:
         return self.sheet.header[j] if j is not None else field
 
     def text(self, field: str) -> np.ndarray:
-        """The field's cells, stripped ("" when blank or when the file has no such column)."""
-        j = self.cols.fields.get(field)
-        if j is None:
-            return np.full(len(self.sheet.frame), "", dtype=object)
-        col = self.sheet.frame[j]
-        if col.dtype != object and not pd.api.types.is_string_dtype(col):
-            col = col.map(lambda v: "" if v != v else _cell_text(v))
-        return np.asarray(col.astype(str).str.strip(), dtype=object)
+        """The field's cells, stripped ("" when blank or when the file has no such column); computed once."""
+        cache = self.__dict__.setdefault("_text", {})
+        if field not in cache:
+            j = self.cols.fields.get(field)
+            cache[field] = np.full(len(self.sheet.frame), "", dtype=object) if j is None else \
+                column_text(self.sheet.frame[j])
+        return cache[field]
 
     def report(self, mask: np.ndarray, field: str, message: str, values: np.ndarray | None = None) -> None:
         """A problem for each row in mask (at most MAX_PROBLEMS_PER_KIND, then one problem counting the rest)."""
@@ -90,6 +89,18 @@ class _File:
                                                     f"the same problem ({message})", column=column))
 
 
+def column_text(col: pd.Series) -> np.ndarray:
+    """A column's cells as stripped text (numbers without a spurious ".0"). An export repeats a teacher's roster
+    on each observation row, so each distinct cell is converted once."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    if col.dtype == object or pd.api.types.is_string_dtype(col):
+        text = [str(v).strip() for v in uniques.tolist()]
+    else:
+        text = [_cell_text(v) for v in uniques.tolist()]
+    table = np.array([*text, ""], dtype=object)  # code -1 (blank) takes the last entry
+    return table[codes]
+
+
 def _cell_text(v: float) -> str:
     text = repr(float(v))
     return text[:-2] if text.endswith(".0") else text
@@ -97,19 +108,20 @@ def _cell_text(v: float) -> str:
 
 def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = None, *,
                   columns: ColumnMap | None = None, sheet: str | None = None, strict: bool = False,
-                  aggregate: str = "mean") -> TeacherTable:
+                  aggregate: str = "mean", all_aggregates: bool = True) -> TeacherTable:
     """Read a teacher file (CSV or .xlsx): wide (one row per teacher, or per observation), or with `roster` a long
     score file (teacher_id, indicator, score: one row per score). Raise InputError listing every problem.
 
     columns: renames for headers that match no field; sheet: the workbook's sheet (default the first);
     strict: refuse columns that are neither a field nor an indicator (by default they are kept as extras);
-    aggregate: the score of several observations (mean, median, or latest by observation_date)."""
+    aggregate: the score of several observations (mean, median, or latest by observation_date); all_aggregates:
+    compute the others too (so a policy may choose one later: TeacherTable.aggregated), else only `aggregate`."""
     if aggregate not in AGGREGATES:
         raise InputError([Problem("policy", f"must be one of {', '.join(AGGREGATES)}", column="aggregate",
                                   value=aggregate)])
     path = Path(path)
     if roster is not None:
-        return _read_long(path, Path(roster), rubric, columns, sheet, strict, aggregate)
+        return _read_long(path, Path(roster), rubric, columns, sheet, strict, aggregate, all_aggregates)
     problems: list[Problem] = []
     f = _open(path, rubric, columns, sheet, strict, problems, with_indicators=True)
     if f is None:
@@ -125,14 +137,16 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
     for j, ind in enumerate(rubric.indicators):
         if ind in fields:
             scores[:, j] = _score_column(f, ind, rubric)
-    keep, warnings = _drop_repeated_rows(f)
+    tid_codes, _ = pd.factorize(roster_rows["teacher_id"])
+    keep, warnings = _drop_repeated_rows(f, np.column_stack([tid_codes, roster_rows["date_days"], scores]))
     t_rows = np.flatnonzero(keep)
     table_fields, codes, n = _teachers_of(f, roster_rows, keep)
     dates = roster_rows["date_days"]
     r, c = np.nonzero(~np.isnan(scores[t_rows]))
     obs = t_rows[r]
     agg = aggregate_observations(f, codes[obs], c, scores[obs, c], n, len(rubric.indicators),
-                                 dates[obs] if "observation_date" in fields else None, obs, aggregate)
+                                 dates[obs] if "observation_date" in fields else None, obs, aggregate,
+                                 all_aggregates)
     if problems:
         raise InputError(problems)
     missing = [ind for ind in rubric.indicators if ind not in fields]
@@ -231,8 +245,8 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
             f.report(out[fld] == "", fld, "must not be blank")
     for fld in (*IDS, "teacher_name", "first_name", "last_name", "school_name", "email", "role", "observer"):
         limit = MAX_ID_LENGTH if fld in IDS else MAX_TEXT_LENGTH
-        if fld in f.cols.fields and n:
-            long = (pd.Series(out[fld], dtype=object).str.len() > limit).to_numpy()
+        if fld in f.cols.fields and n and max(map(len, set(out[fld].tolist()))) > limit:
+            long = np.array([len(x) > limit for x in out[fld].tolist()], dtype=bool)
             if long.any():
                 f.report(long, fld, f"longer than {limit} characters",
                          np.asarray([x[:40] + "..." for x in out[fld].tolist()], dtype=object))
@@ -278,13 +292,31 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
     return out
 
 
-def _drop_repeated_rows(f: _File) -> tuple[np.ndarray, list[str]]:
-    """Rows that repeat an earlier row cell for cell (an export listing an observation twice) count once."""
+def _drop_repeated_rows(f: _File, key: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Rows that repeat an earlier row cell for cell (an export listing an observation twice) count once.
+
+    key: numbers per row that equal rows share (teacher, date, scores); only rows repeating an earlier row's key
+    are compared cell for cell, which spares hashing every column of a statewide export."""
     frame = f.sheet.frame
     n = len(frame)
     if n < 2:
         return np.ones(n, dtype=bool), []
-    dup = frame.duplicated(keep="first").to_numpy()
+    if key is None:
+        dup = frame.duplicated(keep="first").to_numpy()
+    else:
+        h = np.zeros(n, dtype=np.uint64)
+        for j in range(key.shape[1]):  # one 64-bit hash per row; a collision only adds a row to compare
+            h = (h * np.uint64(1_000_003)) ^ pd.util.hash_array(np.nan_to_num(key[:, j].astype(float), nan=-1e300))
+        codes, _ = pd.factorize(h)
+        first = np.full(codes.max() + 1, n, dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(n))
+        ref = first[codes]
+        cand = np.flatnonzero(ref != np.arange(n))
+        dup = np.zeros(n, dtype=bool)
+        if len(cand):
+            same = (frame.iloc[cand].reset_index(drop=True) == frame.iloc[ref[cand]].reset_index(drop=True)) | \
+                (frame.iloc[cand].isna().reset_index(drop=True) & frame.iloc[ref[cand]].isna().reset_index(drop=True))
+            dup[cand[same.all(axis=1).to_numpy()]] = True
     if not dup.any():
         return np.ones(n, dtype=bool), []
     rows = f.lines[dup]
@@ -361,11 +393,12 @@ def _check_school_names(f: _File, out: dict[str, np.ndarray]) -> None:
 
 
 def aggregate_observations(f: _File, teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: int,
-                           k: int, date: np.ndarray | None, rows: np.ndarray, method: str) -> Aggregates:
+                           k: int, date: np.ndarray | None, rows: np.ndarray, method: str,
+                           all_aggregates: bool = True) -> Aggregates:
     """Aggregate the observations; with method latest and several observations of a score, every observation
     needs a date (rows without one are problems)."""
-    agg = aggregate(teacher, indicator, value, n, k, date)
-    if method == "latest" and agg.median is not None and agg.latest is None:
+    agg = aggregate(teacher, indicator, value, n, k, date, AGGREGATES if all_aggregates else (method,))
+    if method == "latest" and agg.several and agg.latest is None:
         if date is None:
             f.problems.append(Problem(f.name, "aggregate = 'latest' needs an observation_date column (or use mean "
                                               "or median)", column="observation_date"))
@@ -378,18 +411,21 @@ def aggregate_observations(f: _File, teacher: np.ndarray, indicator: np.ndarray,
 
 
 def _extras(f: _File, codes: np.ndarray, keep: np.ndarray, n: int) -> tuple[tuple[str, np.ndarray], ...]:
-    """Each extra column per teacher: its distinct non-blank values over the teacher's rows, joined by "; "."""
+    """Each extra column per teacher: its distinct non-blank values over the teacher's rows, in row order,
+    joined by "; "."""
     out = []
     kept = np.flatnonzero(keep)
     for h, j in f.cols.extras:
-        col = f.sheet.frame[j]
-        text = col.astype(str).str.strip() if col.dtype == object or pd.api.types.is_string_dtype(col) else \
-            col.map(lambda v: "" if v != v else _cell_text(v))
-        s = pd.DataFrame({"t": codes[kept], "v": np.asarray(text, dtype=object)[kept]})
+        s = pd.DataFrame({"t": codes[kept], "v": column_text(f.sheet.frame[j])[kept]})
         s = s[s["v"] != ""].drop_duplicates()
-        joined = s.groupby("t", sort=False)["v"].agg("; ".join)
+        nth = s.groupby("t", sort=False).cumcount().to_numpy()
+        t, v = s["t"].to_numpy(), s["v"].to_numpy(dtype=object)
         vals = np.full(n, "", dtype=object)
-        vals[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+        first = nth == 0
+        vals[t[first]] = v[first]
+        for k in range(1, int(nth.max(initial=0)) + 1):  # the k-th distinct value of each teacher that has one
+            at = nth == k
+            vals[t[at]] = vals[t[at]] + "; " + v[at]
         out.append((h, vals))
     return tuple(out)
 
@@ -410,7 +446,7 @@ def _table(rubric: Rubric, f: _File, t: dict[str, np.ndarray], agg: Aggregates, 
 
 
 def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None,
-               strict: bool, method: str) -> TeacherTable:
+               strict: bool, method: str, all_aggregates: bool) -> TeacherTable:
     """A long score file (one row per score: teacher_id, indicator, score[, observation_date, observer]) beside a
     roster (one row per teacher, or the same rows repeated)."""
     problems: list[Problem] = []
@@ -457,7 +493,8 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     s_keep, s_warn = _drop_repeated_rows(s)
     good = s_keep & ~np.isnan(vals)
     agg = aggregate_observations(s, ti[good].astype(np.int64), ci[good], vals[good], n, k,
-                                 dates[good] if dates is not None else None, np.flatnonzero(good), method)
+                                 dates[good] if dates is not None else None, np.flatnonzero(good), method,
+                                 all_aggregates)
     if problems:
         raise InputError(problems)
     return _table(rubric, r, t, agg, method, codes, keep, r.sheet.warnings + s.sheet.warnings
