@@ -412,3 +412,34 @@ def test_cli_reads_an_xlsx_export_with_a_column_map(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert f"{tmp_path / 'w.xlsx'}, sheet 'Export', row 1, column 'teacher_id'" in err and "missing" in err
     assert not (tmp_path / "x").exists()
+
+
+# ---- hostile files: bounded work, text kept as text -----------------------------------------------------------------
+
+def test_thousands_of_columns_are_refused_before_the_rows_are_read(tmp_path: Path) -> None:
+    header = ["teacher_id", "school_id", "subject", "grades", "years_experience", "questioning"]
+    path = write_csv(tmp_path / "wide.csv", header + [f"c{i}" for i in range(5000)],
+                     [["T1", "S1", "math", "5", "3", "2"] + ["x"] * 5000])
+    p = one(problems_of(path), row=1)
+    assert "5,006 columns" in p.message and "2,000" in p.message
+    ok = write_csv(tmp_path / "ok.csv", header + [f"c{i}" for i in range(300)],
+                   [["T1", "S1", "math", "5", "3", "2"] + ["x"] * 300,
+                    ["T2", "S1", "math", "5", "3", "4"] + ["y"] * 300])
+    table = read_teachers(ok, TEAM)
+    assert len(table.extras) == 300 and dict(table.extras)["c7"].tolist() == ["x", "y"]
+    warning = next(w for w in table.warnings if "extras" in w)
+    assert "300 column(s)" in warning and "and 280 more" in warning and len(warning) < 1000
+
+
+def test_ids_and_names_with_punctuation_and_markup_stay_text(tmp_path: Path) -> None:
+    header = ["teacher_id", "school_id", "teacher_name", "school_name", "subject", "grades", "years_experience",
+              "questioning"]
+    rows = [["../T1", "S/1", '<script>alert("x")</script>', "=HYPERLINK(\"http://x\")", "math", "5", "3", "2"],
+            ["T=2", "S/1", "O'Neil, \"Pat\"", "", "math", "5", "3", "4"]]
+    table = read_teachers(write_csv(tmp_path / "h.csv", header, rows), TEAM)
+    assert list(table.teacher_id) == ["../T1", "T=2"] and list(table.school_id) == ["S/1", "S/1"]
+    assert list(table.teacher_name) == ['<script>alert("x")</script>', "O'Neil, \"Pat\""]
+    assert table.school_label("S/1") == "=HYPERLINK(\"http://x\") (S/1)"
+    long_id = write_csv(tmp_path / "l.csv", header, [["T" * 250, "S1", "", "", "math", "5", "3", "2"]])
+    p = one(problems_of(long_id), column="teacher_id")
+    assert "longer than 200 characters" in p.message and len(p.value or "") < 50

@@ -179,12 +179,14 @@ def resolve(header: Sequence[str], vocab: Vocabulary, cmap: ColumnMap | None, fi
                                           "rename one or drop it with a column map (--columns)", row=row, column=h))
         seen.setdefault(h, j)
     if strict:
-        for h, _ in extras:
+        for h, _ in extras[:MAX_NAMED]:
             hint = vocab.suggest(h) or (f"the {vocab.rubric.name} rubric's indicators are: "
                                         f"{', '.join(vocab.indicators)}" if vocab.indicators else
                                         f"known fields: {', '.join(vocab.fields)}")
             problems.append(Problem(file, f"unknown column (not a known field nor an indicator{_rubric_words(vocab)});"
                                           f" {hint}", row=row, column=h))
+        if len(extras) > MAX_NAMED:
+            problems.append(Problem(file, f"... and {len(extras) - MAX_NAMED:,} more unknown columns", row=row))
     fields = {f: places[0] for f, places in by_field.items()}
     return Columns(fields, tuple(extras), tuple(unnamed))
 
@@ -193,13 +195,22 @@ def _rubric_words(vocab: Vocabulary) -> str:
     return f" of the {vocab.rubric.name} rubric" if vocab.indicators and vocab.rubric is not None else ""
 
 
+MAX_NAMED = 20  # columns named in one warning or problem list; a header of thousands of columns stays readable
+
+
 def extras_warning(file: str, extras: Iterable[tuple[str, int]], vocab: Vocabulary) -> str | None:
     """One warning listing the columns kept as extras (with a hint where one looks like a misspelt indicator)."""
-    shown = []
-    for h, _ in extras:
-        hint = vocab.suggest(h)
-        shown.append(f"{h!r} ({hint})" if hint else repr(h))
-    if not shown:
+    extras = list(extras)
+    if not extras:
         return None
-    return (f"{file}: {len(shown)} column(s) kept as extras, not used for pairing: {', '.join(shown)} "
+    shown = []
+    for h, _ in extras[:MAX_NAMED]:
+        hint = vocab.suggest(h)
+        shown.append(f"{_short(h)!r} ({hint})" if hint else repr(_short(h)))
+    more = f" and {len(extras) - MAX_NAMED:,} more" if len(extras) > MAX_NAMED else ""
+    return (f"{file}: {len(extras):,} column(s) kept as extras, not used for pairing: {', '.join(shown)}{more} "
             "(rename with --columns; --strict refuses them)")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

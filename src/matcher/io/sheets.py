@@ -26,6 +26,7 @@ from .csvfile import _bad_utf8_line, _long_records
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 10  # title rows an export may put above its header
 MAX_UNPACKED_BYTES = 1 << 30  # a workbook that unpacks to more than 1 GiB is refused before it is parsed
+MAX_COLUMNS = 2_000  # an export has tens of columns; a header of thousands is refused before the rows are read
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls format
 
@@ -100,6 +101,14 @@ def _pick_header(rows: Sequence[list[str]], is_header: Callable[[list[str]], boo
     return filled[0]
 
 
+def _too_wide(name: str, header: list[str], row: int, problems: list[Problem]) -> bool:
+    if len(header) <= MAX_COLUMNS:
+        return False
+    problems.append(Problem(name, f"the header has {len(header):,} columns; at most {MAX_COLUMNS:,} are read (a "
+                                  "teacher file has one column per field and indicator)", row=row))
+    return True
+
+
 def _skipped_warning(name: str, header_row: int) -> tuple[str, ...]:
     if header_row <= 1:
         return ()
@@ -133,6 +142,8 @@ def _read_csv_sheet(path: Path, problems: list[Problem], is_header: Callable[[li
         return None
     header = [c.strip() for c in first[h]]
     header_row = (ends[h - 1] + 1) if h else 1
+    if _too_wide(name, header, header_row, problems):
+        return None
     skip = ends[h]  # lines up to the end of the header record
     plan = layout(header) if layout else Layout()
     m = len(header)
@@ -152,9 +163,9 @@ def _read_csv_sheet(path: Path, problems: list[Problem], is_header: Callable[[li
         if not long_rows:
             problems.append(Problem(name, f"malformed CSV: {exc}"))
         return None
-    for j in range(m):
-        if j not in plan.numeric:
-            df[j] = df[j].fillna("")
+    text_cols = [j for j in range(m) if j not in plan.numeric]
+    if text_cols and df[text_cols].isna().any().any():  # rows shorter than the header
+        df = df.fillna({j: "" for j in text_cols})
     return Sheet(name, header, df, _csv_lines(path, len(df), skip), header_row, _skipped_warning(name, header_row))
 
 
@@ -220,6 +231,8 @@ def _read_excel(path: Path, problems: list[Problem], sheet: str | None,
         problems.append(Problem(where, "empty sheet: expected a header row and at least one data row"))
         return None
     header = [c.strip() for c in head_text[h]]
+    if _too_wide(where, header, h + 1, problems):
+        return None
     plan = layout(header) if layout else Layout()
     m = len(header)
     body = rows[h + 1:]

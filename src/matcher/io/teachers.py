@@ -415,6 +415,9 @@ def _extras(f: _File, codes: np.ndarray, keep: np.ndarray, n: int) -> tuple[tupl
     joined by "; "."""
     out = []
     kept = np.flatnonzero(keep)
+    if len(kept) == len(np.unique(codes[kept])):  # one row per teacher: each extra is its cell
+        order = np.argsort(codes[kept], kind="stable")
+        return tuple((h, column_text(f.sheet.frame[j])[kept][order]) for h, j in f.cols.extras)
     for h, j in f.cols.extras:
         s = pd.DataFrame({"t": codes[kept], "v": column_text(f.sheet.frame[j])[kept]})
         s = s[s["v"] != ""].drop_duplicates()
