@@ -55,6 +55,7 @@ class SyntheticIn(BaseModel):
 
 class SchoolCount(BaseModel):
     school_id: str
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     n_teachers: int
 
 
@@ -87,6 +88,7 @@ class PairingIn(BaseModel):
 
 class SchoolRow(BaseModel):
     school_id: str
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     revision: int
     value: float
     n_pairs: int
@@ -129,6 +131,10 @@ class PairOut(BaseModel):
     school_b: str
     origin: str
     previous: str
+    teacher_a_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    teacher_b_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    school_b_name: str = Field("", description="school_b's name (a pair across schools)")
 
 
 class UnmatchedOut(BaseModel):
@@ -136,21 +142,31 @@ class UnmatchedOut(BaseModel):
     teacher_id: str
     reason: str
     code: str
+    teacher_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
 
 
 class TeacherOut(BaseModel):
     teacher_id: str
+    teacher_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    email: str = ""
+    role: str = ""
     subject: str
     grades: str
     years_experience: float | None
     opt_out: bool
-    scores: dict[str, float | None]
+    scores: dict[str, float | None] = Field(description="per indicator, the school view's `aggregate` of the "
+                                                        "teacher's observations; null when not observed")
+    observations: dict[str, int] = Field(default_factory=dict,
+                                         description="per indicator, how many observations the score rests on")
 
 
 class BrokenPair(BaseModel):
     teacher_a: str
     teacher_b: str
     reason: str
+    teacher_a_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    teacher_b_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
 
 
 class Diff(BaseModel):
@@ -162,6 +178,9 @@ class Diff(BaseModel):
 class SchoolOut(BaseModel):
     pairing_id: Id
     school_id: str
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
+    aggregate: str = Field("mean", description="how each teacher's observations became one score per indicator "
+                                               "(the run's policy): mean, median or latest")
     revision: int
     latest_revision: int
     mode: str
@@ -210,6 +229,9 @@ class RevisionList(BaseModel):
     pairing_id: Id
     school_id: str
     revisions: list[RevisionOut]
+    names: dict[str, str] = Field(default_factory=dict,
+                                  description="teacher_id -> name for the school's named teachers in any of its "
+                                              "revisions, those a re-match removed included")
 
 
 class AuditOut(BaseModel):
@@ -235,6 +257,7 @@ class Health(BaseModel):
 
 class NetworkSchoolOut(BaseModel):
     school_id: str
+    school_name: str = Field(description="the school's name in the schools file (\"\" if blank there)")
     role: Literal["host", "partner", "peer"]
     pod: str
     explanation: str
@@ -243,6 +266,7 @@ class NetworkSchoolOut(BaseModel):
 class NetworkOut(BaseModel):
     network_id: str
     leader: str = Field(description="the host (or a peer group's first school)")
+    leader_name: str = Field(description="the leader's name")
     members: list[str]
     focus_area: str
     schools: list[NetworkSchoolOut]
@@ -257,6 +281,8 @@ class NetworkRunOut(BaseModel):
     summary: dict[str, Any]
     networks: list[NetworkOut]
     left_out: dict[str, str] = Field(description="school_id -> why it is in no network")
+    school_names: dict[str, str] = Field(description="school_id -> name, for every school of this revision "
+                                                     "(in a network or left out)")
     created_at: datetime
     created_by: str
 

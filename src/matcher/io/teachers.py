@@ -128,7 +128,9 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
         raise InputError(problems)
     fields = set(f.cols.fields)
     present = [ind for ind in rubric.indicators if ind in fields]
-    if not present:
+    if not present and f.cols.extras:
+        # Scores under headers nobody recognised: the wrong rubric, or headers to map. (A file of known fields
+        # only, such as teachers joining a school, may have no scores yet.)
         problems.append(Problem(f.name, f"no column is an indicator of the {rubric.name} rubric (is it the right "
                                         f"rubric? rename headers with --columns); its indicators are: "
                                         f"{', '.join(rubric.indicators)}", row=f.sheet.header_row))
@@ -150,7 +152,7 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
     if problems:
         raise InputError(problems)
     missing = [ind for ind in rubric.indicators if ind not in fields]
-    if missing and present:
+    if missing:
         warnings.append(f"{f.name}: no column for {len(missing)} indicator(s) of the {rubric.name} rubric, treated "
                         f"as not observed for everyone: {', '.join(missing)}")
     return _table(rubric, f, table_fields, agg, aggregate, codes, keep, f.sheet.warnings + tuple(warnings))

@@ -247,9 +247,16 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     previous: last run's pairs (teacher_a, teacher_b); they are kept wherever still allowed and optimal.
     school_coords: school_id -> (latitude, longitude), for the cross-school distance limit.
     workers: processes for the per-school solves (forked; the answer is the same for any number).
+
+    Scores are the teachers' observations aggregated as policy.aggregate asks (mean, median or latest); the
+    result's `teachers` table holds them, and the summary's `observations` says how many observations they rest
+    on. Pairs and unmatched teachers carry the names the teacher file gave (ids are decoded once, here).
     """
     policy = policy or Policy()
     started = time.perf_counter()
+    table = table.aggregated(policy.aggregate, policy_source)
+    # Computed once here so that forked workers inherit them instead of each computing them again.
+    _ = table.labels, table.school_names
     scoring = build_scoring(table, policy, policy_source)
     problems: list[Problem] = []
     forbidden_ids = _ids(table, policy.do_not_pair, "do_not_pair", policy_source, problems)
@@ -374,13 +381,18 @@ def _make_pairs(run: _Run, chosen: list[tuple[int, int, str, int]]) -> list[Pair
             note = (note + " Kept from the previous run.").strip()
         notes.append(note)
     texts = describe_pairs(t, run.scoring, A, B, run.one_way, allow_ab, allow_ba, notes)
+    names, school_names = t.teacher_name, t.school_names
     out = []
     for (a, b, origin, units), d, key in zip(rows, texts, keys, strict=True):
-        out.append(Pair(school_id=str(t.school_id[a]), teacher_a=str(t.teacher_id[a]),
+        sa, sb = str(t.school_id[a]), str(t.school_id[b])
+        out.append(Pair(school_id=sa, teacher_a=str(t.teacher_id[a]),
                         teacher_b=str(t.teacher_id[b]), value=units / run.scoring.scale, a_helps_b=d.a_helps_b,
                         b_helps_a=d.b_helps_a, focus_indicator=d.focus, explanation=d.text,
-                        school_b=str(t.school_id[b]) if t.school_id[b] != t.school_id[a] else "",
-                        origin=origin, previous=("kept" if key in prev else "new") if run.has_previous else ""))
+                        school_b=sb if sb != sa else "",
+                        origin=origin, previous=("kept" if key in prev else "new") if run.has_previous else "",
+                        teacher_a_name=str(names[a]), teacher_b_name=str(names[b]),
+                        school_name=school_names.get(sa, ""),
+                        school_b_name=school_names.get(sb, "") if sb != sa else ""))
     return out
 
 
@@ -390,7 +402,9 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
     pairs = list(run.pairs)
     chosen_keys = {(a, b) if run.one_way else (min(a, b), max(a, b)) for a, b, _, _ in run.chosen}
     pairs.sort(key=lambda q: (q.school_id, q.teacher_a, q.teacher_b))
-    unmatched = sorted((Unmatched(str(t.school_id[i]), str(t.teacher_id[i]), why, code)
+    school_names = t.school_names
+    unmatched = sorted((Unmatched(str(t.school_id[i]), str(t.teacher_id[i]), why, code, str(t.teacher_name[i]),
+                                  school_names.get(str(t.school_id[i]), ""))
                         for i, (code, why) in run.unmatched.items()), key=lambda u: (u.school_id, u.teacher_id))
     total = sum(units for *_, units in run.chosen) / run.scoring.scale
     summary: dict[str, Any] = {
@@ -419,6 +433,7 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
         "cross_school_pairs": sum(1 for q in pairs if q.origin == "cross_school"),
         "cross_school_value": round(fallback_value, 6),
         "unmatched_by_reason": _count(u.code for u in unmatched),
+        "observations": _observations(t),
         "policy": policy_to_dict(p),
         "warnings": list(t.warnings),
         "elapsed_seconds": round(time.perf_counter() - started, 4),
@@ -426,6 +441,24 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
     if previous is not None:
         summary["previous"] = _previous_summary(run, previous, chosen_keys, previous_source)
     return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t)
+
+
+def _observations(t: TeacherTable) -> dict[str, Any]:
+    """How many classroom observations the scores rest on.
+
+    aggregate: how a teacher's observations became one score per indicator (mean, median or latest);
+    teachers; scores: observed (teacher, indicator) scores; scores_from_several_observations: those that
+    aggregate two or more observations; teachers_observed_more_than_once: teachers with at least one such score;
+    most_observations_per_score and mean_observations_per_score: over the observed scores.
+    """
+    observed = ~np.isnan(t.scores)
+    counts = t.n_obs[observed]
+    several = (t.n_obs > 1) & observed
+    return {"aggregate": t.aggregate, "teachers": len(t), "scores": int(observed.sum()),
+            "scores_from_several_observations": int(several.sum()),
+            "teachers_observed_more_than_once": int(several.any(axis=1).sum()),
+            "most_observations_per_score": int(counts.max(initial=0)),
+            "mean_observations_per_score": round(float(counts.mean()), 2) if len(counts) else 0.0}
 
 
 def _count(codes: Any) -> dict[str, int]:
@@ -479,7 +512,10 @@ def _previous_summary(run: _Run, previous: Sequence[tuple[str, str]], chosen: se
                 why = "replaced by pairings worth more to the school's total"
         code = why.split(":")[0]
         reasons[code] = reasons.get(code, 0) + 1
-        details.append({"teacher_a": ta, "teacher_b": tb, "reason": why})
+        # A teacher no longer on the roster has no name here: the id stands alone.
+        details.append({"teacher_a": ta, "teacher_b": tb, "reason": why,
+                        "teacher_a_name": str(t.teacher_name[a]) if a is not None else "",
+                        "teacher_b_name": str(t.teacher_name[b]) if b is not None else ""})
     return {"source": source, "previous_pairs": kept + len(details), "kept": kept, "broken": len(details),
             "new": len(chosen) - kept, "broken_reasons": reasons,
             "broken_pairs": details}

@@ -1,7 +1,10 @@
 """Plain-language reasons: why a pair was suggested, and why a teacher was left without one.
 
 Wording follows what made pairs work in the IPI interviews: say which indicators and whose strength, frame it
-as mutual reinforcement and refinement, never label anyone "the weak one".
+as mutual reinforcement and refinement, never label anyone "the weak one". People are named as principals know
+them (table.labels: the name, or the id when no name was given). A pair across schools is read by both schools'
+principals, so its explanation gives the indicators and the two schools only: no scores, subjects or grades. A
+reason for a teacher left out never names a teacher of another school ("a teacher at <school>").
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
     rows = np.arange(len(a))
     has_focus = np.isfinite(best[rows, focus_j])
     focus_ab = gap_ab[rows, focus_j] >= gap_ba[rows, focus_j]
-    ids, subj, grades = table.teacher_id, table.subject, table.grades_text
+    names, schools, subj, grades = table.labels, table.school_id, table.subject, table.grades_text
     # One nonzero() per direction, then per-pair slices: far cheaper than a numpy call per pair.
     r_ab, c_ab = np.nonzero(cov_ab)
     r_ba, c_ba = np.nonzero(cov_ba)
@@ -69,40 +72,56 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
     out = []
     for i in range(len(a_l)):
         x, y = a_l[i], b_l[i]
-        tx, ty = ids[x], ids[y]
+        tx, ty = names[x], names[y]
         jab = c_ab_l[cut_ab[i]:cut_ab[i + 1]]
         jba = c_ba_l[cut_ba[i]:cut_ba[i + 1]]
         sx, sy = sa_l[i], sb_l[i]
+        cross = schools[x] != schools[y]
         parts = []
+        if cross:
+            parts.append(f"{tx} teaches at {table.school_label(schools[x])}, "
+                         f"{ty} at {table.school_label(schools[y])}.")
+            ab = ", ".join([labels[j] for j in jab])
+            ba = ", ".join([labels[j] for j in jba])
+        else:
+            ab = ", ".join([f"{labels[j]} ({tx} {sx[j]:.2f}, {ty} {sy[j]:.2f})" for j in jab])
+            ba = ", ".join([f"{labels[j]} ({ty} {sy[j]:.2f}, {tx} {sx[j]:.2f})" for j in jba])
         if one_way:
-            parts.append(f"{tx}'s reinforcement areas match {ty}'s refinement areas: "
-                         + ", ".join([f"{labels[j]} ({tx} {sx[j]:.2f}, {ty} {sy[j]:.2f})" for j in jab]) + ".")
+            parts.append(f"{tx}'s reinforcement areas match {ty}'s refinement areas: {ab}.")
         else:
             if jab and jba:
                 parts.append(f"{tx} and {ty} can learn from each other.")
             if jab:
-                parts.append(f"{tx} can support {ty} in "
-                             + ", ".join([f"{labels[j]} ({tx} {sx[j]:.2f}, {ty} {sy[j]:.2f})" for j in jab]) + ".")
+                parts.append(f"{tx} can support {ty} in {ab}.")
             if jba:
-                parts.append(f"{ty} can support {tx} in "
-                             + ", ".join([f"{labels[j]} ({ty} {sy[j]:.2f}, {tx} {sx[j]:.2f})" for j in jba]) + ".")
+                parts.append(f"{ty} can support {tx} in {ba}.")
         focus = ""
         if has_l[i]:
             focus = inds[focus_l[i]]
             helper, learner = (tx, ty) if fab_l[i] else (ty, tx)
             parts.append(f"Suggested focus: {labels[focus_l[i]]} (a reinforcement area for {helper}, "
                          f"a refinement area for {learner}).")
-        if subj[x] == subj[y] and subj[x]:
-            parts.append(f"Same subject ({subj[x]}).")
-        else:
-            parts.append(f"Subjects: {subj[x] or 'unknown'} and {subj[y] or 'unknown'}.")
-        gx, gy = grades[x], grades[y]
-        parts.append(f"Both teach grade(s) {gx}." if gx == gy and gx else
-                     f"Grades: {gx or 'unknown'} and {gy or 'unknown'}.")
+        if not cross:
+            if subj[x] == subj[y] and subj[x]:
+                parts.append(f"Same subject ({subj[x]}).")
+            else:
+                parts.append(f"Subjects: {subj[x] or 'unknown'} and {subj[y] or 'unknown'}.")
+            gx, gy = grades[x], grades[y]
+            parts.append(f"Both teach grade(s) {gx}." if gx == gy and gx else
+                         f"Grades: {gx or 'unknown'} and {gy or 'unknown'}.")
         if notes[i]:
             parts.append(notes[i])
         out.append(PairText(tuple([inds[j] for j in jab]), tuple([inds[j] for j in jba]), focus, " ".join(parts)))
     return out
+
+
+def _colleague(table: TeacherTable, reader: int, other: int) -> str:
+    """How the reason for teacher `reader` names teacher `other`: by name within their school; a pool that spans
+    schools (scope district or all, the cross-school fallback) names only the other teacher's school, since the
+    reason is read by the reader's principal."""
+    school = table.school_id[other]
+    return str(table.labels[other]) if school == table.school_id[reader] else \
+        f"a teacher at {table.school_label(str(school))}"
 
 
 def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left: list[int], respect_opt_out: bool,
@@ -162,10 +181,10 @@ def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left:
                 v = value[k, c] / scoring.scale
                 mate = partner_of.get(other)
                 if mate is None:
-                    shown.append(f"{table.teacher_id[other]} (value {v:g}) supports targets already")
+                    shown.append(f"{_colleague(table, t, other)} (value {v:g}) supports targets already")
                 else:
-                    shown.append(f"{table.teacher_id[other]} (value {v:g}) is paired with {table.teacher_id[mate]} "
-                                 f"(value {pair_value[other]:g})")
+                    shown.append(f"{_colleague(table, t, other)} (value {v:g}) is paired with "
+                                 f"{_colleague(table, t, mate)} (value {pair_value[other]:g})")
             out[t] = ("taken", "Every possible partner is taken by a pairing worth as much or more to the school: "
                                + "; ".join(shown) + ".")
     return out

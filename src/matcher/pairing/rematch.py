@@ -25,7 +25,7 @@ class Rematch:
 
     result: PairingResult
     kept: tuple[tuple[str, str], ...]
-    broken: tuple[dict[str, str], ...]  # teacher_a, teacher_b, reason
+    broken: tuple[dict[str, str], ...]  # teacher_a, teacher_b, reason, teacher_a_name, teacher_b_name
     new: tuple[tuple[str, str], ...]
 
     def diff(self) -> dict[str, Any]:
@@ -77,6 +77,14 @@ def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequen
     before = {frozenset(p): p for p in current}
     kept = tuple(before[k] for k in before if k in now)
     new = tuple(now[k] for k in now if k not in before)
+    index, labels = table.index, table.labels
+
+    def name(t: str) -> str:
+        return str(table.teacher_name[index[t]]) if t in index else ""
+
+    def label(t: str) -> str:
+        return str(labels[index[t]]) if t in index else t
+
     broken = []
     reasons = {}
     if stability != "full":
@@ -88,8 +96,9 @@ def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequen
         if k in forbidden:
             why = "refused by the principal"
         elif gone & k:
-            why = f"{', '.join(sorted(gone & k))} left the school"
+            why = f"{' and '.join(label(t) for t in sorted(gone & k))} left the school"
         else:
             why = reasons.get(k, "re-solved from scratch (stability full)")
-        broken.append({"teacher_a": a, "teacher_b": b, "reason": why})
+        broken.append({"teacher_a": a, "teacher_b": b, "reason": why, "teacher_a_name": name(a),
+                       "teacher_b_name": name(b)})
     return Rematch(result, kept, tuple(broken), new)

@@ -27,13 +27,23 @@ class Pair(NamedTuple):
     school_b: str = ""  # the second teacher's school when it differs (cross-school fallback)
     origin: str = "optimized"  # optimized | must_pair | cross_school
     previous: str = ""  # kept | new, when a previous run was given
+    # Names as the teacher file gave them ("" when not given: the id then stands alone). Appended last so that
+    # positional constructions and stored dicts of older runs stay valid.
+    teacher_a_name: str = ""
+    teacher_b_name: str = ""
+    school_name: str = ""
+    school_b_name: str = ""  # the second teacher's school's name, for a cross-school pair
 
 
 class Unmatched(NamedTuple):
+    """A teacher left without a pair, and why (the names as the teacher file gave them, "" when not given)."""
+
     school_id: str
     teacher_id: str
     reason: str
     code: str  # opted_out | no_scores | no_areas | no_helper | ruled_out | taken
+    teacher_name: str = ""
+    school_name: str = ""
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,17 +15,21 @@ from ..pairing.result import Pair, PairingResult, Unmatched
 from ..parallel import fork_map
 from .school_page import render_school
 
-PAIR_COLUMNS = ("school_id", "teacher_a", "teacher_b", "value", "a_helps_b", "b_helps_a", "focus_indicator",
-                "explanation", "school_b", "origin", "previous", "mode")
-UNMATCHED_COLUMNS = ("school_id", "teacher_id", "reason", "code")
+# Each name sits beside its id ("" when the teacher file gave none). io.pair_lists reads teacher_a and teacher_b
+# by name, so a pairs.csv with or without the name columns works as --previous.
+PAIR_COLUMNS = ("school_id", "school_name", "teacher_a", "teacher_a_name", "teacher_b", "teacher_b_name", "value",
+                "a_helps_b", "b_helps_a", "focus_indicator", "explanation", "school_b", "school_b_name", "origin",
+                "previous", "mode")
+UNMATCHED_COLUMNS = ("school_id", "school_name", "teacher_id", "teacher_name", "reason", "code")
 
 
 def pairs_csv(pairs: tuple[Pair, ...] | list[Pair], mode: str) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(PAIR_COLUMNS)
-    w.writerows([(p.school_id, p.teacher_a, p.teacher_b, f"{p.value:g}", ";".join(p.a_helps_b),
-                  ";".join(p.b_helps_a), p.focus_indicator, p.explanation, p.school_b, p.origin, p.previous, mode)
+    w.writerows([(p.school_id, p.school_name, p.teacher_a, p.teacher_a_name, p.teacher_b, p.teacher_b_name,
+                  f"{p.value:g}", ";".join(p.a_helps_b), ";".join(p.b_helps_a), p.focus_indicator, p.explanation,
+                  p.school_b, p.school_b_name, p.origin, p.previous, mode)
                  for p in pairs])
     return buf.getvalue()
 
@@ -34,7 +38,7 @@ def unmatched_csv(rows: tuple[Unmatched, ...] | list[Unmatched]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(UNMATCHED_COLUMNS)
-    w.writerows(rows)  # Unmatched is a (school_id, teacher_id, reason, code) tuple
+    w.writerows([(u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code) for u in rows])
     return buf.getvalue()
 
 

@@ -1,10 +1,14 @@
 """One self-contained HTML page per school that a principal can read: each pair, the indicators each teacher
-can support the other in with both scores, the suggested focus, and everyone left without a pair and why."""
+can support the other in with both scores, the suggested focus, and everyone left without a pair and why.
+
+Teachers and schools are named as people know them (the table's labels), everything from the input is escaped,
+and a colleague at another school (a cross-school pair) is named but their scores are never shown."""
 
 from __future__ import annotations
 
 from html import escape
 
+from ..io.table import TeacherTable
 from ..pairing.explain import label
 from ..pairing.result import Pair, PairingResult, Unmatched
 
@@ -21,55 +25,86 @@ th{font-weight:600}.refine{background:#fdf1e3}.reinforce{background:#e5f4ea}
 """
 
 
-def _score(x: float) -> str:
-    return "not observed" if x != x else f"{x:.2f}"
+def _score(x: float, n: int, aggregate: str) -> str:
+    if x != x:
+        return "not observed"
+    if n <= 1:
+        return f"{x:.2f}"
+    return f"{x:.2f} ({aggregate} of {n} observations)"
 
 
-def _areas_table(result: PairingResult, helper: str, learner: str, inds: tuple[str, ...]) -> str:
+def _label(t: TeacherTable, teacher_id: str, name: str = "") -> str:
+    """How the page names a teacher: the table's label (the name, or the id), else the stored name, else the id."""
+    i = t.index.get(teacher_id)
+    return str(t.labels[i]) if i is not None else (name or teacher_id)
+
+
+def _areas_table(t: TeacherTable, school_id: str, helper: str, learner: str, names: tuple[str, str],
+                 inds: tuple[str, ...]) -> str:
+    """The indicators `helper` can support `learner` in, with the scores of this school's teachers: a colleague
+    at another school (a cross-school pair) is named, their scores are not shown."""
     if not inds:
         return ""
-    t = result.teachers
-    sh, sl = t.scores[t.index[helper]], t.scores[t.index[learner]]
-    col = _columns(result)
-    h, lrn = escape(helper), escape(learner)
-    rows = "".join(f"<tr><td>{label(i)}</td><td class=reinforce>{_score(sh[col[i]])}</td>"
-                   f"<td class=refine>{_score(sl[col[i]])}</td></tr>" for i in inds)
-    return (f"<p>{h} can support {lrn} in:</p><table><tr><th>indicator</th>"
-            f"<th>{h} (reinforcement area)</th><th>{lrn} (refinement area)</th></tr>{rows}</table>")
+    col = _columns(t)
+    h, lrn = escape(names[0]), escape(names[1])
+    shown = [(t.index[who], cls, what) for who, cls, what in ((helper, "reinforce", "reinforcement area"),
+                                                              (learner, "refine", "refinement area"))
+             if who in t.index and t.school_id[t.index[who]] == school_id]
+    head = "".join(f"<th>{escape(str(t.labels[i]))} ({what})</th>" for i, _, what in shown)
+    rows = "".join(f"<tr><td>{label(ind)}</td>"
+                   + "".join(f"<td class={cls}>{_cell(t, i, col[ind])}</td>" for i, cls, _ in shown) + "</tr>"
+                   for ind in inds)
+    return f"<p>{h} can support {lrn} in:</p><table><tr><th>indicator</th>{head}</tr>{rows}</table>"
 
 
-def _columns(result: PairingResult) -> dict[str, int]:
+def _cell(t: TeacherTable, i: int, j: int) -> str:
+    return escape(_score(float(t.scores[i, j]), int(t.n_obs[i, j]), t.aggregate))
+
+
+def _columns(t: TeacherTable) -> dict[str, int]:
     # Indicator names are validated as [A-Za-z0-9_] (rubric.py), so they need no escaping.
-    return {c: j for j, c in enumerate(result.teachers.rubric.indicators)}
+    return {c: j for j, c in enumerate(t.rubric.indicators)}
 
 
 def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unmatched: list[Unmatched],
                   n_teachers: int) -> str:
     s = result.summary
+    t = result.teachers
+    school = escape(t.school_label(school_id))
     cards = []
     for p in pairs:
-        where = f" (with {escape(p.school_b)})" if p.school_b else ""
+        a, b = _label(t, p.teacher_a, p.teacher_a_name), _label(t, p.teacher_b, p.teacher_b_name)
+        other = (p.school_b if p.school_id == school_id else p.school_id) if p.school_b else ""
+        where = f" (with a teacher at {escape(t.school_label(other))})" if other else ""
         cards.append(
-            f"<section class=pair><h2>{escape(p.teacher_a)} &amp; {escape(p.teacher_b)}{where}"
+            f"<section class=pair><h2>{escape(a)} &amp; {escape(b)}{where}"
             f"<span class=value>value {p.value:g}</span></h2>"
-            + _areas_table(result, p.teacher_a, p.teacher_b, p.a_helps_b)
-            + _areas_table(result, p.teacher_b, p.teacher_a, p.b_helps_a)
+            + _areas_table(t, school_id, p.teacher_a, p.teacher_b, (a, b), p.a_helps_b)
+            + _areas_table(t, school_id, p.teacher_b, p.teacher_a, (b, a), p.b_helps_a)
             + (f"<p class=focus>Suggested focus: {escape(label(p.focus_indicator))}</p>" if p.focus_indicator
                else "")
             + f"<p class=note>{escape(p.explanation)}</p></section>")
     if unmatched:
-        rows = "".join(f"<tr><td>{escape(u.teacher_id)}</td><td>{escape(u.reason)}</td></tr>" for u in unmatched)
+        rows = "".join(f"<tr><td>{escape(_label(t, u.teacher_id, u.teacher_name))}</td>"
+                       f"<td>{escape(u.reason)}</td></tr>" for u in unmatched)
         left = f"<h2>Teachers without a suggested pair</h2><table><tr><th>teacher</th><th>why</th></tr>{rows}</table>"
     else:
         left = "<p>Every teacher has a suggested pair.</p>"
     mode = "one-way (partner supports target)" if s.get("mode") == "one_way" else "mutual"
+    # Judged on this school's own teachers only, so the page reads the same from a statewide table (the CLI) and
+    # from the school's stored roster (the API).
+    own = [t.index[x] for p in pairs for x in (p.teacher_a, p.teacher_b) if x in t.index
+           and t.school_id[t.index[x]] == school_id] + [t.index[u.teacher_id] for u in unmatched
+                                                         if u.teacher_id in t.index]
+    several = (f" A score is the {t.aggregate} of the teacher's observations of that indicator; where there was "
+               "more than one, their number is shown.") if own and t.n_obs[own].max() > 1 else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>Suggested pairs: {escape(school_id)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Suggested teacher pairs for {escape(school_id)}</h1>"
+        f"<title>Suggested pairs: {school}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Suggested teacher pairs for {school}</h1>"
         f"<p class=meta>{n_teachers} teachers, {len(pairs)} suggested pairs ({mode}). Rubric: "
         f"{escape(str(s.get('rubric')))}; a refinement area is a score below {s.get('weak_below'):g}, "
-        f"a reinforcement area a score of {s.get('strong_at_least'):g} or above. Pairs are suggestions for you to "
-        "review; participation is voluntary.</p>"
+        f"a reinforcement area a score of {s.get('strong_at_least'):g} or above.{several} Pairs are suggestions "
+        "for you to review; participation is voluntary.</p>"
         + "".join(cards) + left + "</body></html>\n")

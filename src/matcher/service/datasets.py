@@ -15,7 +15,9 @@ import numpy as np
 from sqlalchemy import Engine
 
 from ..errors import InputError, Problem
+from ..io.columns import ColumnMap
 from ..io.pair_lists import read_school_coords
+from ..io.sheets import EXCEL_SUFFIXES
 from ..io.teachers import TeacherTable, read_teachers
 from ..rubric import BUNDLED, Rubric, bundled
 from ..store import repo
@@ -44,30 +46,43 @@ def _relabel(exc: InputError, temp: Path, name: str, rows: bool) -> InputError:
     return InputError(out)
 
 
-def _renamed(table: TeacherTable, folder: Path, name: str) -> TeacherTable:
-    """The table with its temporary file names replaced by the name the caller gave."""
+def _renamed(table: TeacherTable, folder: Path, name: str, roster_name: str | None = None) -> TeacherTable:
+    """The table with its temporary file names replaced by the names the caller gave."""
     def fix(text: str) -> str:
-        return text.replace(str(folder / "teachers.csv"), name).replace(str(folder / "rows.csv"), name)
+        for temp in folder.iterdir():
+            text = text.replace(str(temp), roster_name if temp.stem == "roster" and roster_name else name)
+        return text
     return dataclasses.replace(table, source=fix(table.source), warnings=tuple(fix(w) for w in table.warnings))
 
 
-def read_upload(data: bytes, filename: str, rubric: Rubric, roster: tuple[bytes, str] | None = None) -> TeacherTable:
-    """A teacher file sent over HTTP (wide, or long beside a roster), read exactly as the CLI reads files."""
+def _upload_name(stem: str, filename: str) -> str:
+    """The temporary copy's name: an Excel workbook keeps its suffix (the reader also knows one by its bytes)."""
+    suffix = Path(filename).suffix.lower()
+    return f"{stem}{suffix}" if suffix in EXCEL_SUFFIXES else f"{stem}.csv"
+
+
+def read_upload(data: bytes, filename: str, rubric: Rubric, roster: tuple[bytes, str] | None = None, *,
+                columns: ColumnMap | None = None, sheet: str | None = None, strict: bool = False,
+                school_names: dict[str, str] | None = None) -> TeacherTable:
+    """A teacher file sent over HTTP (CSV or Excel; wide, or long beside a roster), read exactly as the CLI reads
+    files; school names from a schools file fill in those the teacher file does not give."""
     with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
         folder = Path(tmp)
-        path = folder / "teachers.csv"
+        path = folder / _upload_name("teachers", filename)
         path.write_bytes(data)
         roster_path = None
         if roster is not None:
-            roster_path = folder / "roster.csv"
+            roster_path = folder / _upload_name("roster", roster[1])
             roster_path.write_bytes(roster[0])
         try:
-            return _renamed(read_teachers(path, rubric, roster_path), folder, filename)
+            table = read_teachers(path, rubric, roster_path, columns=columns, sheet=sheet, strict=strict)
         except InputError as exc:
             exc = _relabel(exc, path, filename, rows=False)
-            if roster is not None:
-                exc = _relabel(exc, folder / "roster.csv", roster[1], rows=False)
+            if roster is not None and roster_path is not None:
+                exc = _relabel(exc, roster_path, roster[1], rows=False)
             raise exc from None
+        table = _renamed(table, folder, filename, roster[1] if roster is not None else None)
+        return table.with_school_names(school_names) if school_names else table
 
 
 def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows") -> TeacherTable:
@@ -106,12 +121,13 @@ def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows"
             raise _relabel(exc, path, name, rows=True) from None
 
 
-def read_coords(data: bytes, filename: str) -> dict[str, tuple[float, float]]:
+def read_coords(data: bytes, filename: str, names: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
+    """Coordinates from an uploaded schools file (and its school names, added to `names`)."""
     with tempfile.TemporaryDirectory(prefix="matcher-schools-") as tmp:
         path = Path(tmp) / "schools.csv"
         path.write_bytes(data)
         try:
-            return read_school_coords(path)
+            return read_school_coords(path, names)
         except InputError as exc:
             raise _relabel(exc, path, filename, rows=False) from None
 
@@ -119,16 +135,18 @@ def read_coords(data: bytes, filename: str) -> dict[str, tuple[float, float]]:
 def store_dataset(engine: Engine, caller: Caller, table: TeacherTable, *, kind: str, name: str, rubric: str,
                   coords: dict[str, tuple[float, float]] | None = None,
                   synthetic: dict[str, Any] | None = None) -> str:
-    """Store a validated table, one roster per school; returns the dataset id."""
+    """Store a validated table, one roster per school (with the school's name, if the file gave one); returns the
+    dataset id."""
     order = np.argsort(table.school_id.astype(str), kind="stable")
     sid_sorted = table.school_id[order]
     cuts = np.flatnonzero(sid_sorted[1:] != sid_sorted[:-1]) + 1
+    names = table.school_names
     schools = []
     for rows in np.split(order, cuts):
         sid = str(table.school_id[rows[0]])
         lat, lon = (coords or {}).get(sid, (None, None))
         schools.append({"school_id": sid, "n_teachers": len(rows), "latitude": lat, "longitude": lon,
-                        "roster": roster_of(table, rows)})
+                        "roster": roster_of(table, rows), "name": names.get(sid) or None})
     with engine.begin() as conn:
         return repo.insert_dataset(conn, kind=kind, name=name, rubric=rubric, n_teachers=len(table),
                                    warnings=list(table.warnings), synthetic=synthetic, caller=caller, schools=schools)

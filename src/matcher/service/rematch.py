@@ -13,19 +13,9 @@ from ..errors import ConflictError, InputError, Problem
 from ..pairing.rematch import rematch
 from ..policy import policy_from_dict
 from ..store import repo
-from ..store.codec import pair_dict, pair_of, roster_of, table_of, unmatched_dict
+from ..store.codec import merge_rosters, pair_dict, pair_of, roster_of, table_of, unmatched_dict
 from ..store.keys import Caller
 from .datasets import read_rows, rubric_named
-
-
-def _merge_roster(old: dict[str, Any], added: dict[str, Any] | None, removed: set[str]) -> dict[str, Any]:
-    keep = [i for i, t in enumerate(old["teacher_id"]) if t not in removed]
-    out = {k: [v[i] for i in keep] for k, v in old.items()}
-    if added:
-        start = max(old["row"], default=-1) + 1
-        for k, v in added.items():
-            out[k] = out[k] + ([start + i for i in range(len(v))] if k == "row" else list(v))
-    return out
 
 
 def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, *, revision: int,
@@ -45,6 +35,7 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
         if roster is None:
             roster = repo.school_roster(conn, run.dataset_id, school_id)
         rubric_name = repo.get_dataset(conn, run.dataset_id).rubric
+        school_names = repo.school_names(conn, run.dataset_id, [school_id])
     rubric = rubric_named(rubric_name)
     policy = policy_from_dict(run.policy)
     pairs = [pair_of(d) for d in current.pairs]
@@ -81,18 +72,20 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
     if problems:
         raise InputError(problems)
     removed = set(remove)
-    new_roster = _merge_roster(roster, added, removed) if (added or removed) else None
+    new_roster = merge_rosters(roster, added, removed) if (added or removed) else None
     # The library drops removed teachers itself and reports why their pairs broke, so it gets them too.
-    working = _merge_roster(roster, added, set()) if added else roster
-    table = table_of(rubric, [(school_id, working)])
+    working = merge_rosters(roster, added, set()) if added else roster
+    table = table_of(rubric, [(school_id, working)], school_names=school_names)
     table = table.subset(np.array([i for i, t in enumerate(table.teacher_id) if t not in held], dtype=np.int64))
     local = [(p.teacher_a, p.teacher_b) for p in pairs if p not in cross]
     change = rematch(table, policy, school_id, local, forbid=[tuple(p) for p in forbid],
                      keep=[tuple(p) for p in keep], remove=list(remove), stability=stability)  # type: ignore[arg-type]
     new_pairs = sorted([*change.result.pairs, *cross], key=lambda q: (q.teacher_a, q.teacher_b))
-    explained = {(p.teacher_a, p.teacher_b): p.explanation for p in change.result.pairs}
+    made = {(p.teacher_a, p.teacher_b): p for p in change.result.pairs}
     diff = {"kept": [list(p) for p in change.kept], "broken": list(change.broken),
-            "new": [{"teacher_a": a, "teacher_b": b, "reason": explained[(a, b)]} for a, b in change.new]}
+            "new": [{"teacher_a": a, "teacher_b": b, "reason": made[(a, b)].explanation,
+                     "teacher_a_name": made[(a, b)].teacher_a_name, "teacher_b_name": made[(a, b)].teacher_b_name}
+                    for a, b in change.new]}
     unmatched = list(change.result.unmatched)
     values = {"run_id": run_id, "school_id": school_id, "revision": current.revision + 1,
               "created_by": caller.key_id, "request": request or {}, "diff": diff, "roster": new_roster,

@@ -37,13 +37,14 @@ def overview(conn: Connection, run_id: str, schools: frozenset[str] | None) -> l
     teachers), value. Every teacher of a school is either in a pair or listed unmatched with a reason."""
     rows = repo.latest_revisions(conn, run_id, schools, columns=("school_id", "revision", "value", "n_pairs",
                                                                  "n_unmatched", "pairs"))
+    names = repo.school_names(conn, repo.get_run(conn, run_id).dataset_id, schools)
     out = []
     for r in rows:
         paired = len(school_teachers_in_pairs(r.school_id, r.pairs))
         n = paired + r.n_unmatched
-        out.append({"school_id": r.school_id, "revision": r.revision, "value": r.value, "n_pairs": r.n_pairs,
-                    "n_teachers": n, "n_paired": paired, "n_unmatched": r.n_unmatched,
-                    "coverage": round(paired / n, 4) if n else 0.0})
+        out.append({"school_id": r.school_id, "school_name": names.get(r.school_id, ""), "revision": r.revision,
+                    "value": r.value, "n_pairs": r.n_pairs, "n_teachers": n, "n_paired": paired,
+                    "n_unmatched": r.n_unmatched, "coverage": round(paired / n, 4) if n else 0.0})
     return out
 
 
@@ -55,13 +56,21 @@ class _Rosters:
         self.conn, self.run, self.preloaded = conn, run, preload
         self.base: dict[str, dict[str, Any]] = {}
         self.changed: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self.school_names: dict[str, str] | None = None
         if preload:
-            self.base = {r.school_id: r.roster for r in repo.dataset_schools_of(conn, run.dataset_id,
-                                                                                with_roster=True)}
+            rows = repo.dataset_schools_of(conn, run.dataset_id, with_roster=True)
+            self.base = {r.school_id: r.roster for r in rows}
+            self.school_names = {r.school_id: r.name for r in rows if r.name}
             t = school_revisions.c
             for r in conn.execute(select(t.school_id, t.revision, t.roster)
                                   .where(t.run_id == run.id, t.roster.is_not(None)).order_by(t.revision)):
                 self.changed.setdefault(r.school_id, []).append((r.revision, r.roster))
+
+    def names(self, schools: list[str]) -> dict[str, str]:
+        """school_id -> name for the given schools that have one."""
+        if self.school_names is not None:
+            return {s: self.school_names[s] for s in schools if s in self.school_names}
+        return repo.school_names(self.conn, self.run.dataset_id, schools)
 
     def get(self, school_id: str, revision: int) -> dict[str, Any]:
         if self.preloaded:
@@ -82,12 +91,16 @@ def _render(conn: Connection, run: Any, rubric_name: str, school_id: str, row: A
     pairs = [pair_of(d) for d in row.pairs]
     others = sorted({s for p in pairs for s in (p.school_id, p.school_b) if s and s != school_id})
     parts = [(school_id, own)]
-    for s in others:  # the colleague of a pair across schools: their scores are in their own school's roster
+    for s in others:  # the colleague of a pair across schools: their name is in their own school's roster
         at = latest[s] if latest and s in latest else repo.school_revision(conn, run.id, s).revision
         parts.append((s, rosters.get(s, at)))
-    table = table_of(bundled(rubric_name), parts)
+    policy = policy_from_dict(run.policy)
+    # The colleague's school's roster is there for their name (labels tell apart namesakes within one school),
+    # never for their scores: the page shows no other school's scores. Scores are under the run's aggregate.
+    table = table_of(bundled(rubric_name), parts, school_names=rosters.names([s for s, _ in parts]))
+    table = table.aggregated(policy.aggregate)
     result = PairingResult(pairs=tuple(pairs), unmatched=tuple(unmatched_of(d) for d in row.unmatched),
-                           summary=run.summary, policy=policy_from_dict(run.policy), teachers=table)
+                           summary=run.summary, policy=policy, teachers=table)
     return render_school(result, school_id, pairs, list(result.unmatched), len(own["teacher_id"]))
 
 

@@ -207,7 +207,8 @@ def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:
     engine.dispose()
     population = None
     if ds is not None and schools is not None:
-        table = table_of(rubric_named(ds.rubric), [(s.school_id, s.roster) for s in schools], source=ds.name)
+        table = table_of(rubric_named(ds.rubric), [(s.school_id, s.roster) for s in schools], source=ds.name,
+                         school_names={s.school_id: s.name for s in schools if s.name})
         population = population_for(design, table, workers=workers)
     last = [time.monotonic()]
 

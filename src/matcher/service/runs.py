@@ -113,7 +113,8 @@ def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:
         ds = repo.get_dataset(conn, run.dataset_id)
         schools = repo.dataset_schools_of(conn, ds.id, with_roster=True)
     rubric = rubric_named(ds.rubric)
-    table = table_of(rubric, [(s.school_id, s.roster) for s in schools], source=ds.name)
+    table = table_of(rubric, [(s.school_id, s.roster) for s in schools], source=ds.name,
+                     school_names={s.school_id: s.name for s in schools if s.name})
     coords = {s.school_id: (s.latitude, s.longitude) for s in schools if s.latitude is not None}
     policy = policy_from_dict(run.policy)
     previous = _previous_pairs(engine, run.previous_id) if run.previous_id else None

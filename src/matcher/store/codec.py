@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,22 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
+# Per-teacher text the roster keeps when some teacher of the school has it (a roster stored before these existed,
+# or a school without them, reads as "" for everyone). The school's name is a column of dataset_schools.
+TEXT_KEYS = ("teacher_name", "email", "role", "supervisor_id")
+
+
+def _matrix(lines: list[list[float | None]], k: int) -> np.ndarray:
+    return np.asarray([[np.nan if s is None else s for s in line] for line in lines], dtype=float).reshape(-1, k)
+
+
 def roster_of(table: TeacherTable, rows: np.ndarray) -> dict[str, Any]:
-    """The given rows of the table as column lists (NaN as null), with their positions in the table."""
-    return {
+    """The given rows of the table as column lists (NaN as null), with their positions in the table.
+
+    Observation counts and the other aggregates' scores are kept only when some score of the table rests on
+    several observations: with one observation per score they are implied by the scores, and a statewide roster
+    stays small."""
+    out: dict[str, Any] = {
         "row": [int(r) for r in rows],
         "teacher_id": table.teacher_id[rows].tolist(),
         "district_id": table.district_id[rows].tolist(),
@@ -29,35 +42,126 @@ def roster_of(table: TeacherTable, rows: np.ndarray) -> dict[str, Any]:
         "years": [_num(y) for y in table.years[rows]],
         "opt_out": [bool(o) for o in table.opt_out[rows]],
         "scores": [[_num(s) for s in line] for line in table.scores[rows].tolist()],
+        "aggregate": table.aggregate,
     }
+    for key in TEXT_KEYS:
+        values = getattr(table, key)[rows].tolist()
+        if any(values):
+            out[key] = values
+    if table.extras:
+        out["extras"] = {c: v[rows].tolist() for c, v in table.extras}
+    if table.several_observations:
+        out["n_obs"] = table.n_obs[rows].tolist()
+        out["other_scores"] = {a: [[_num(x) for x in line] for line in sc[rows].tolist()]
+                               for a, sc in table.other_scores}
+    return out
 
 
-def table_of(rubric: Rubric, schools: Iterable[tuple[str, dict[str, Any]]], source: str = "") -> TeacherTable:
-    """One TeacherTable from (school_id, roster) items, in the rosters' original row order."""
+def _observed(roster: dict[str, Any]) -> list[list[int]]:
+    """One observation per observed score: what a roster without counts stands for."""
+    return [[int(s is not None) for s in line] for line in roster["scores"]]
+
+
+def table_of(rubric: Rubric, schools: Iterable[tuple[str, dict[str, Any]]], source: str = "",
+             school_names: Mapping[str, str] | None = None) -> TeacherTable:
+    """One TeacherTable from (school_id, roster) items, in the rosters' original row order; school_names
+    (school_id -> name, as dataset_schools keeps them) names the schools. Keys a roster lacks (one stored before
+    they existed) take their defaults: no names, one observation per observed score."""
     parts = list(schools)
     rows = [r for _, ros in parts for r in ros["row"]]
     order = np.argsort(np.asarray(rows, dtype=np.int64), kind="stable")
+    k = len(rubric.indicators)
 
     def col(key: str, dtype: Any = object) -> np.ndarray:
-        return np.asarray([x for _, ros in parts for x in ros[key]], dtype=dtype)[order]
+        return np.asarray([x for _, ros in parts for x in ros.get(key) or [""] * len(ros["teacher_id"])],
+                          dtype=dtype)[order]
+
+    def matrix(of: Any) -> np.ndarray:
+        return _matrix([line for _, ros in parts for line in of(ros)], k)[order]
 
     school = np.asarray([s for s, ros in parts for _ in ros["teacher_id"]], dtype=object)[order]
-    k = len(rubric.indicators)
-    scores = np.asarray([[np.nan if s is None else s for s in line] for _, ros in parts for line in ros["scores"]],
-                        dtype=float).reshape(-1, k)[order]
+    names = school_names or {}
     years = np.asarray([np.nan if y is None else y for _, ros in parts for y in ros["years"]], dtype=float)[order]
+    n_obs = None
+    if any("n_obs" in ros for _, ros in parts):
+        n_obs = np.asarray([line for _, ros in parts for line in (ros.get("n_obs") or _observed(ros))],
+                           dtype=np.int32).reshape(-1, k)[order]
+    aggregates = list(dict.fromkeys(a for _, ros in parts for a in ros.get("other_scores") or {}))
+    # A roster without a stored aggregate has one observation per score, so its scores stand for every aggregate.
+    other = tuple((a, matrix(lambda ros, a=a: (ros.get("other_scores") or {}).get(a, ros["scores"])))
+                  for a in aggregates)
+    columns = list(dict.fromkeys(c for _, ros in parts for c in ros.get("extras") or {}))
+    extras = tuple((c, np.asarray([x for _, ros in parts
+                                   for x in (ros.get("extras") or {}).get(c) or [""] * len(ros["teacher_id"])],
+                                  dtype=object)[order]) for c in columns)
     return TeacherTable(rubric=rubric, teacher_id=col("teacher_id"), school_id=school,
                         district_id=col("district_id"), subject=col("subject"), grades=col("grades", np.int64),
-                        grades_text=col("grades_text"), years=years, opt_out=col("opt_out", bool), scores=scores,
-                        source=source)
+                        grades_text=col("grades_text"), years=years, opt_out=col("opt_out", bool),
+                        scores=matrix(lambda ros: ros["scores"]), source=source,
+                        teacher_name=col("teacher_name"), email=col("email"), role=col("role"),
+                        supervisor_id=col("supervisor_id"),
+                        school_name=np.asarray([names.get(s, "") for s in school.tolist()], dtype=object),
+                        n_obs=n_obs, extras=extras,
+                        aggregate=next((ros["aggregate"] for _, ros in parts if "aggregate" in ros), "mean"),
+                        other_scores=other)
 
 
-def teachers_view(rubric: Rubric, roster: dict[str, Any]) -> list[dict[str, Any]]:
-    """A school's teachers as the API shows them to those allowed to see the school."""
-    return [{"teacher_id": t, "subject": s, "grades": g, "years_experience": y, "opt_out": o,
-             "scores": dict(zip(rubric.indicators, sc, strict=True))}
-            for t, s, g, y, o, sc in zip(roster["teacher_id"], roster["subject"], roster["grades_text"],
-                                         roster["years"], roster["opt_out"], roster["scores"], strict=True)]
+def merge_rosters(old: dict[str, Any], added: dict[str, Any] | None, removed: set[str]) -> dict[str, Any]:
+    """A school's roster after a re-match: old's teachers but `removed`, then `added`'s (rows numbered after old's).
+    A key only one side has is filled with its default on the other."""
+    keep = [i for i, t in enumerate(old["teacher_id"]) if t not in removed]
+    parts = [(old, keep)]
+    if added:
+        parts.append((added, list(range(len(added["teacher_id"])))))
+
+    def merged(of: Callable[[dict[str, Any]], list[Any]]) -> list[Any]:
+        acc: list[Any] = []
+        for ros, idx in parts:
+            values = of(ros)
+            acc.extend(values[i] for i in idx)
+        return acc
+
+    def blank(ros: dict[str, Any]) -> list[str]:
+        return [""] * len(ros["teacher_id"])
+
+    out: dict[str, Any] = {key: merged(lambda ros, key=key: ros[key])
+                           for key in ("teacher_id", "district_id", "subject", "grades", "grades_text", "years",
+                                       "opt_out", "scores")}
+    start = max(old["row"], default=-1) + 1
+    out["row"] = [old["row"][i] for i in keep] + ([start + i for i in parts[1][1]] if added else [])
+    out["aggregate"] = old.get("aggregate", "mean")
+    for key in TEXT_KEYS:
+        if any(key in ros for ros, _ in parts):
+            out[key] = merged(lambda ros, key=key: ros.get(key) or blank(ros))
+    columns = list(dict.fromkeys(c for ros, _ in parts for c in ros.get("extras") or {}))
+    if columns:
+        out["extras"] = {c: merged(lambda ros, c=c: (ros.get("extras") or {}).get(c) or blank(ros)) for c in columns}
+    if any("n_obs" in ros for ros, _ in parts):
+        out["n_obs"] = merged(lambda ros: ros.get("n_obs") or _observed(ros))
+    aggregates = list(dict.fromkeys(a for ros, _ in parts for a in ros.get("other_scores") or {}))
+    if aggregates:
+        out["other_scores"] = {a: merged(lambda ros, a=a: (ros.get("other_scores") or {}).get(a, ros["scores"]))
+                               for a in aggregates}
+    return out
+
+
+def roster_names(roster: dict[str, Any]) -> dict[str, str]:
+    """teacher_id -> name for the roster's named teachers."""
+    return {t: n for t, n in zip(roster["teacher_id"], roster.get("teacher_name") or [], strict=False) if n}
+
+
+def teachers_view(table: TeacherTable) -> list[dict[str, Any]]:
+    """A school's teachers (a table of that school alone, scores under the run's aggregate) as the API shows them
+    to those allowed to see the school."""
+    inds = table.rubric.indicators
+    return [{"teacher_id": t, "teacher_name": name, "email": email, "role": role, "subject": s, "grades": g,
+             "years_experience": _num(y), "opt_out": bool(o),
+             "scores": dict(zip(inds, [_num(x) for x in sc], strict=True)),
+             "observations": dict(zip(inds, [int(c) for c in counts], strict=True))}
+            for t, name, email, role, s, g, y, o, sc, counts in zip(
+                table.teacher_id.tolist(), table.teacher_name.tolist(), table.email.tolist(), table.role.tolist(),
+                table.subject.tolist(), table.grades_text.tolist(), table.years.tolist(), table.opt_out.tolist(),
+                table.scores.tolist(), table.n_obs.tolist(), strict=True)]
 
 
 def pair_dict(p: Pair) -> dict[str, Any]:
@@ -67,6 +171,7 @@ def pair_dict(p: Pair) -> dict[str, Any]:
 
 
 def pair_of(d: dict[str, Any]) -> Pair:
+    """A stored pair; one stored before names existed lacks them and gets "" (the id stands alone)."""
     return Pair(**{**d, "a_helps_b": tuple(d["a_helps_b"]), "b_helps_a": tuple(d["b_helps_a"])})
 
 

@@ -57,9 +57,9 @@ def new_id() -> str:
 def insert_dataset(conn: Connection, *, kind: str, name: str, rubric: str, n_teachers: int, warnings: list[str],
                    synthetic: dict[str, Any] | None, caller: Caller,
                    schools: Iterable[dict[str, Any]]) -> str:
-    """schools: dicts of school_id, n_teachers, latitude, longitude, roster."""
+    """schools: dicts of school_id, n_teachers, latitude, longitude, roster and (optional) name."""
     ident = new_id()
-    rows = [{**s, "dataset_id": ident} for s in schools]
+    rows = [{"name": None, **s, "dataset_id": ident} for s in schools]
     conn.execute(insert(datasets).values(id=ident, kind=kind, name=name, rubric=rubric, n_teachers=n_teachers,
                                          n_schools=len(rows), warnings=warnings, synthetic=synthetic,
                                          created_at=now(), created_by=caller.key_id))
@@ -88,12 +88,31 @@ def list_datasets(conn: Connection, kinds: tuple[str, ...] | None = None,
 
 def dataset_schools_of(conn: Connection, ident: str, schools: frozenset[str] | None = None,
                        with_roster: bool = False) -> list[Row]:
-    cols = [dataset_schools.c.school_id, dataset_schools.c.n_teachers, dataset_schools.c.latitude,
-            dataset_schools.c.longitude] + ([dataset_schools.c.roster] if with_roster else [])
+    cols = [dataset_schools.c.school_id, dataset_schools.c.name, dataset_schools.c.n_teachers,
+            dataset_schools.c.latitude, dataset_schools.c.longitude] + ([dataset_schools.c.roster] if with_roster
+                                                                         else [])
     q = select(*cols).where(dataset_schools.c.dataset_id == ident).order_by(dataset_schools.c.school_id)
     if schools is not None:
         q = q.where(dataset_schools.c.school_id.in_(sorted(schools)))
     return list(conn.execute(q))
+
+
+def school_names(conn: Connection, dataset_id: str, schools: Iterable[str] | None = None) -> dict[str, str]:
+    """school_id -> name for the dataset's named schools (all, or those given)."""
+    q = select(dataset_schools.c.school_id, dataset_schools.c.name).where(dataset_schools.c.dataset_id == dataset_id,
+                                                                          dataset_schools.c.name.is_not(None))
+    if schools is not None:
+        q = q.where(dataset_schools.c.school_id.in_(sorted(set(schools))))
+    return {r.school_id: r.name for r in conn.execute(q)}
+
+
+def newest_school_names(conn: Connection, schools: Iterable[str]) -> dict[str, str]:
+    """school_id -> the name the newest dataset that names the school gives it."""
+    q = (select(dataset_schools.c.school_id, dataset_schools.c.name)
+         .join(datasets, datasets.c.id == dataset_schools.c.dataset_id)
+         .where(dataset_schools.c.school_id.in_(sorted(set(schools))), dataset_schools.c.name.is_not(None))
+         .order_by(datasets.c.created_at))
+    return {r.school_id: r.name for r in conn.execute(q)}  # the newest comes last and wins
 
 
 def school_roster(conn: Connection, dataset_id: str, school_id: str) -> dict[str, Any] | None:
@@ -231,6 +250,13 @@ def latest_roster(conn: Connection, run_id: str, school_id: str, up_to: int) -> 
                         .where(school_revisions.c.run_id == run_id, school_revisions.c.school_id == school_id,
                                school_revisions.c.revision <= up_to, school_revisions.c.roster.is_not(None))
                         .order_by(school_revisions.c.revision.desc()).limit(1)).scalar()
+
+
+def revision_rosters(conn: Connection, run_id: str, school_id: str) -> list[dict[str, Any]]:
+    """Every roster a re-match saved for the school, oldest first."""
+    t = school_revisions.c
+    return list(conn.execute(select(t.roster).where(t.run_id == run_id, t.school_id == school_id,
+                                                    t.roster.is_not(None)).order_by(t.revision)).scalars())
 
 
 def revision_history(conn: Connection, run_id: str, school_id: str) -> list[Row]:

@@ -78,6 +78,7 @@ dataset_schools = Table(
     Column("latitude", Float),
     Column("longitude", Float),
     Column("roster", JSON, nullable=False),
+    Column("name", String(300)),  # the school's name from the teacher file (migration 0004); NULL when not given
 )
 
 pairing_runs = Table(

@@ -1,7 +1,9 @@
-"""Teacher datasets: upload (CSV or JSON rows), synthetic districts, and reading them back within one's scope."""
+"""Teacher datasets: upload (a CSV or Excel file, or JSON rows), synthetic districts, and reading them back within
+one's scope."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
 from ...errors import InputError, Problem
+from ...io.columns import column_map_from_dict
 from ...service import datasets as svc
 from ...store import repo
 from ...store.keys import Caller
@@ -31,8 +34,43 @@ _UPLOAD_FORM = {
                                                                         "cross-school distance limits)"},
         "rubric": {"type": "string", "enum": ["team", "danielson"], "default": "team"},
         "name": {"type": "string", "maxLength": 300},
+        "columns": {"type": "string", "description": "column map as a JSON object: header -> field or indicator "
+                                                     "(\"\" drops the column), for headers that name no field"},
+        "sheet": {"type": "string", "maxLength": 200, "description": "the Excel workbook's sheet (default: the "
+                                                                      "first)"},
+        "strict": {"type": "boolean", "default": False, "description": "refuse columns that are neither a field "
+                                                                       "nor an indicator (default: kept as extras)"},
     },
 }
+
+
+def _reading_options(form: Any) -> dict[str, Any]:
+    """columns, sheet and strict from the upload form, as read_teachers takes them."""
+    problems = []
+    cmap = None
+    text = form.get("columns")
+    if isinstance(text, str) and text.strip():
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            data = None
+            problems.append(Problem("request", f"not valid JSON: {exc}", column="columns", value=text[:200]))
+        if data is not None and not isinstance(data, dict):
+            problems.append(Problem("request", "must be a JSON object of header -> field", column="columns",
+                                    value=text[:200]))
+        elif data is not None:
+            try:
+                cmap = column_map_from_dict(data, "columns")
+            except InputError as exc:
+                problems += exc.problems
+    sheet = form.get("sheet")
+    strict = str(form.get("strict") or "false").strip().lower()
+    if strict not in ("true", "false", "1", "0", "yes", "no"):
+        problems.append(Problem("request", "must be true or false", column="strict", value=strict[:20]))
+    if problems:
+        raise InputError(problems)
+    return {"columns": cmap, "sheet": str(sheet)[:200] if isinstance(sheet, str) and sheet else None,
+            "strict": strict in ("true", "1", "yes")}
 
 
 def _out(conn: Any, row: Any, scope: frozenset[str] | None) -> DatasetOut:
@@ -41,7 +79,8 @@ def _out(conn: Any, row: Any, scope: frozenset[str] | None) -> DatasetOut:
     return DatasetOut(id=row.id, kind=row.kind, name=row.name, rubric=row.rubric, n_teachers=n,
                       n_schools=len(schools), warnings=list(row.warnings) if scope is None else [],
                       synthetic=row.synthetic, created_at=row.created_at, created_by=row.created_by,
-                      schools=[SchoolCount(school_id=s.school_id, n_teachers=s.n_teachers) for s in schools])
+                      schools=[SchoolCount(school_id=s.school_id, school_name=s.name or "", n_teachers=s.n_teachers)
+                               for s in schools])
 
 
 async def _file(form: Any, field: str) -> tuple[bytes, str] | None:
@@ -57,7 +96,8 @@ async def _file(form: Any, field: str) -> tuple[bytes, str] | None:
     "required": True, "content": {"multipart/form-data": {"schema": _UPLOAD_FORM},
                                   "application/json": {"schema": RowsIn.model_json_schema()}}}})
 async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep) -> DatasetOut:
-    """Upload teachers as a CSV file (multipart) or as JSON rows; validated like `matcher pair` validates files."""
+    """Upload teachers as a CSV or Excel file (multipart) or as JSON rows; validated like `matcher pair` validates
+    files (labelled headers, one row per observation, names; `columns`, `sheet` and `strict` as the CLI's flags)."""
     require(caller, "state")
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -69,7 +109,9 @@ async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep)
         rubric_name = str(form.get("rubric") or "team")
         name = str(form.get("name") or file[1]).replace("\x00", "")[:300]
         await form.close()
-        return await run_in_threadpool(_ingest, engine, caller, name, rubric_name, file, roster, schools, None)
+        options = _reading_options(form)
+        return await run_in_threadpool(_ingest, engine, caller, name, rubric_name, file, roster, schools, None,
+                                       options)
     if ctype.startswith("application/json"):
         try:
             body = RowsIn.model_validate_json(await request.body())
@@ -82,17 +124,19 @@ async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep)
 
 def _ingest(engine: Engine, caller: Caller, name: str, rubric_name: str, file: tuple[bytes, str] | None,
             roster: tuple[bytes, str] | None, schools: tuple[bytes, str] | None,
-            rows: list[dict[str, Any]] | None) -> DatasetOut:
+            rows: list[dict[str, Any]] | None, options: dict[str, Any] | None = None) -> DatasetOut:
     """Validate and store (in a worker thread: reading a statewide file takes a second or two)."""
     rubric = svc.rubric_named(rubric_name)
     problems: list[Problem] = []
     table = coords = None
+    school_names: dict[str, str] = {}
     try:
-        table = svc.read_upload(file[0], file[1], rubric, roster) if file else svc.read_rows(rows or [], rubric)
+        coords = svc.read_coords(*schools, school_names) if schools else None
     except InputError as exc:
         problems += exc.problems
     try:
-        coords = svc.read_coords(*schools) if schools else None
+        table = svc.read_upload(file[0], file[1], rubric, roster, school_names=school_names, **(options or {})) \
+            if file else svc.read_rows(rows or [], rubric).with_school_names(school_names)
     except InputError as exc:
         problems += exc.problems
     if problems or table is None:

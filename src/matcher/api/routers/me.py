@@ -1,11 +1,13 @@
-"""Who the presented key is: its role and (for a principal) its schools, so a client knows where to land."""
+"""Who the presented key is: its role and (for a principal) its schools with their names, so a client knows where
+to land and what to call it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..deps import CallerDep
+from ...store import repo
+from ..deps import CallerDep, EngineDep
 from ..errors import RESPONSES
 
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=RESPONSES)
@@ -16,8 +18,16 @@ class MeOut(BaseModel):
     role: str = Field(description="state | principal | researcher")
     schools: list[str] = Field(description="a principal key's schools; empty for the other roles (they are not "
                                            "limited to schools)")
+    school_names: dict[str, str] = Field(default_factory=dict,
+                                         description="school_id -> name for a principal key's schools, as the "
+                                                     "newest dataset that names each one gives it (other roles "
+                                                     "find names beside each school in the pairing listings)")
 
 
 @router.get("", response_model=MeOut)
-def me(caller: CallerDep) -> MeOut:
-    return MeOut(key_id=caller.key_id, role=caller.role, schools=sorted(caller.schools))
+def me(caller: CallerDep, engine: EngineDep) -> MeOut:
+    names: dict[str, str] = {}
+    if caller.schools:
+        with engine.connect() as conn:
+            names = repo.newest_school_names(conn, caller.schools)
+    return MeOut(key_id=caller.key_id, role=caller.role, schools=sorted(caller.schools), school_names=names)

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from ...errors import ConflictError, NotFoundError
+from ...policy import policy_from_dict
 from ...rubric import bundled
 from ...service import runs as run_svc
 from ...service.rematch import rematch_school
 from ...store import repo
-from ...store.codec import teachers_view
+from ...store.codec import roster_names, table_of, teachers_view
 from ..deps import CallerDep, EngineDep, JobsDep, check_dataset, check_school, require, school_scope
 from ..errors import CONFLICT, RESPONSES
 from ..schemas import (
@@ -92,10 +93,13 @@ def get_pairing(pairing_id: str, caller: CallerDep, engine: EngineDep) -> Pairin
 @router.get("/{pairing_id}/schools", response_model=SchoolList)
 def list_schools(pairing_id: str, caller: CallerDep, engine: EngineDep) -> SchoolList:
     """Every school of the run at its newest revision (a principal: its own schools only)."""
+    scope = school_scope(caller)
     with engine.connect() as conn:
-        _visible_run(conn, caller, pairing_id)
-        rows = repo.latest_revisions(conn, pairing_id, school_scope(caller))
-    return SchoolList(pairing_id=pairing_id, schools=[SchoolRow(**r._mapping) for r in rows])
+        run, _ = _visible_run(conn, caller, pairing_id)
+        rows = repo.latest_revisions(conn, pairing_id, scope)
+        names = repo.school_names(conn, run.dataset_id, scope)
+    return SchoolList(pairing_id=pairing_id, schools=[SchoolRow(**r._mapping, school_name=names.get(r.school_id, ""))
+                                                      for r in rows])
 
 
 @router.get("/{pairing_id}/pairs.csv", response_class=Response,
@@ -128,9 +132,15 @@ def get_school(pairing_id: str, school_id: str, caller: CallerDep, engine: Engin
         row = latest if revision is None else repo.school_revision(conn, pairing_id, school_id, revision)
         roster = repo.latest_roster(conn, pairing_id, school_id, row.revision) or \
             repo.school_roster(conn, run.dataset_id, school_id)
-    return SchoolOut(pairing_id=pairing_id, school_id=school_id, revision=row.revision,
-                     latest_revision=latest.revision, mode=run.policy["mode"], value=row.value, pairs=row.pairs,
-                     unmatched=row.unmatched, teachers=teachers_view(bundled(ds.rubric), roster), diff=row.diff)
+        names = repo.school_names(conn, run.dataset_id, [school_id])
+    # The school's own roster only: a colleague at another school (a pair across schools) appears in `pairs` with
+    # their id, name and the shared indicators, never in `teachers` with their scores.
+    policy = policy_from_dict(run.policy)
+    table = table_of(bundled(ds.rubric), [(school_id, roster)], school_names=names).aggregated(policy.aggregate)
+    return SchoolOut(pairing_id=pairing_id, school_id=school_id, school_name=names.get(school_id, ""),
+                     aggregate=table.aggregate, revision=row.revision, latest_revision=latest.revision,
+                     mode=run.policy["mode"], value=row.value, pairs=row.pairs, unmatched=row.unmatched,
+                     teachers=teachers_view(table), diff=row.diff)
 
 
 @router.get("/{pairing_id}/schools/{school_id}/revisions", response_model=RevisionList)
@@ -140,10 +150,17 @@ def school_history(pairing_id: str, school_id: str, caller: CallerDep, engine: E
         _, ds = _visible_run(conn, caller, pairing_id)
         check_school(conn, caller, ds, school_id)
         rows = repo.revision_history(conn, pairing_id, school_id)
+        # The school's own teachers as the dataset gave them and as each re-match left them (a teacher removed by
+        # a re-match keeps their name in the history).
+        rosters = [repo.school_roster(conn, ds.id, school_id) or {"teacher_id": []},
+                   *repo.revision_rosters(conn, pairing_id, school_id)]
     if not rows:
         raise NotFoundError("school in this run", school_id)
+    names: dict[str, str] = {}
+    for roster in rosters:
+        names.update(roster_names(roster))
     return RevisionList(pairing_id=pairing_id, school_id=school_id,
-                        revisions=[RevisionOut(**r._mapping) for r in rows])
+                        revisions=[RevisionOut(**r._mapping) for r in rows], names=names)
 
 
 @router.post("/{pairing_id}/schools/{school_id}/rematch", status_code=201, response_model=RematchOut,

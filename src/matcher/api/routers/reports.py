@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1/pairings", tags=["pairings"], responses=RESPONSES
 
 class OverviewRow(BaseModel):
     school_id: str
+    school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     revision: int
     value: float
     n_pairs: int
