@@ -443,3 +443,17 @@ def test_ids_and_names_with_punctuation_and_markup_stay_text(tmp_path: Path) -> 
     long_id = write_csv(tmp_path / "l.csv", header, [["T" * 250, "S1", "", "", "math", "5", "3", "2"]])
     p = one(problems_of(long_id), column="teacher_id")
     assert "longer than 200 characters" in p.message and len(p.value or "") < 50
+
+
+def test_not_observed_in_words_is_blank_and_problems_read_down_the_file(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    rows[0][13] = "N/A"  # questioning of 000101's first observation
+    rows[3][14] = "na"
+    table = read_teachers(write_csv(tmp_path / "x.csv", HEADER, rows), TEAM)
+    q = IND.index("questioning")
+    assert table.n_obs[0, q] == 2 and table.scores[0, q] == pytest.approx(2.5)
+    assert any("2 score cell(s) marked as not observed" in w for w in table.warnings)
+    rows[5][8] = "ten"  # row 7
+    rows[1][14] = "high"  # row 3
+    probs = problems_of(write_csv(tmp_path / "y.csv", HEADER, rows))
+    assert [p.row for p in probs] == [3, 7]

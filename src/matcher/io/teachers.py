@@ -51,6 +51,7 @@ class _File:
     cols: Columns
     vocab: Vocabulary
     problems: list[Problem]
+    marked: int = 0  # score cells that say "not observed" in words
 
     @property
     def name(self) -> str:
@@ -101,6 +102,14 @@ def column_text(col: pd.Series) -> np.ndarray:
     return table[codes]
 
 
+def _located(problems: list[Problem]) -> InputError:
+    """The problems in file and row order (each kind's "... and N more" after its rows), so a long list reads
+    down the file."""
+    order = sorted(range(len(problems)), key=lambda i: (problems[i].file, problems[i].row is None,
+                                                        problems[i].row or 0, i))
+    return InputError([problems[i] for i in order])
+
+
 def _cell_text(v: float) -> str:
     text = repr(float(v))
     return text[:-2] if text.endswith(".0") else text
@@ -125,7 +134,7 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
     problems: list[Problem] = []
     f = _open(path, rubric, columns, sheet, strict, problems, with_indicators=True)
     if f is None:
-        raise InputError(problems)
+        raise _located(problems)
     fields = set(f.cols.fields)
     present = [ind for ind in rubric.indicators if ind in fields]
     if not present and f.cols.extras:
@@ -150,12 +159,13 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
                                  dates[obs] if "observation_date" in fields else None, obs, aggregate,
                                  all_aggregates)
     if problems:
-        raise InputError(problems)
+        raise _located(problems)
     missing = [ind for ind in rubric.indicators if ind not in fields]
     if missing:
         warnings.append(f"{f.name}: no column for {len(missing)} indicator(s) of the {rubric.name} rubric, treated "
                         f"as not observed for everyone: {', '.join(missing)}")
-    return _table(rubric, f, table_fields, agg, aggregate, codes, keep, f.sheet.warnings + tuple(warnings))
+    return _table(rubric, f, table_fields, agg, aggregate, codes, keep,
+                  f.sheet.warnings + tuple(warnings + _marked_warning(f)))
 
 
 def _open(path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None, strict: bool,
@@ -219,20 +229,35 @@ def _open(path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | No
     return f
 
 
-def _score_column(f: _File, ind: str, rubric: Rubric) -> np.ndarray:
-    """One indicator's scores, one per row (NaN blank); bad cells are problems."""
-    j = f.cols.fields[ind]
-    frame = pd.DataFrame({ind: f.sheet.frame[j]})
-    vals, bad = _numbers(frame, ind)
-    f.report(bad, ind, "not a number (leave the cell blank if not observed)",
-             np.array([_cell(frame, ind, i) for i in range(len(frame))], dtype=object) if bad.any() else None)
+# What exports write in a score cell for "not observed"; read as a blank, with one warning per file.
+NOT_OBSERVED = frozenset({"n/a", "na", "not observed", "not scored", "-", "\u2014"})
+
+
+def _score_column(f: _File, field: str, rubric: Rubric) -> np.ndarray:
+    """One column of scores, one per row (NaN blank); bad cells are problems, out-of-scale ones too."""
+    col = f.sheet.frame[f.cols.fields[field]]
+    if col.dtype == object or pd.api.types.is_string_dtype(col):  # text among the numbers
+        text = column_text(col)
+        marked = np.isin(np.char.lower(text.astype(str)), list(NOT_OBSERVED))
+        if marked.any():
+            f.marked += int(marked.sum())
+            col = pd.Series(np.where(marked, "", text), dtype=object)
+    frame = pd.DataFrame({field: col})
+    vals, bad = _numbers(frame, field)
+    f.report(bad, field, "not a number (leave the cell blank if not observed)",
+             np.array([_cell(frame, field, i) for i in range(len(frame))], dtype=object) if bad.any() else None)
     with np.errstate(invalid="ignore"):
         out = (vals < rubric.scale_min) | (vals > rubric.scale_max)
     if out.any():
-        f.report(out, ind, f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
-                 np.array([_cell(frame, ind, i) for i in range(len(frame))], dtype=object))
+        f.report(out, field, f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
+                 np.array([_cell(frame, field, i) for i in range(len(frame))], dtype=object))
         vals[out] = np.nan
     return vals
+
+
+def _marked_warning(f: _File) -> list[str]:
+    return [f"{f.name}: {f.marked:,} score cell(s) marked as not observed (N/A, -, ...) were read as blank"] \
+        if f.marked else []
 
 
 def _roster_rows(f: _File) -> dict[str, np.ndarray]:
@@ -461,7 +486,7 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     s = _open(path, rubric, columns, sheet, strict, problems, with_indicators=False, vocab_fields=long_fields,
               required=LONG_COLUMNS, extras_kept=False)
     if r is None or s is None:
-        raise InputError(problems)
+        raise _located(problems)
     rows = _roster_rows(r)
     keep, warnings = _drop_repeated_rows(r)
     t, codes, n = _teachers_of(r, rows, keep)
@@ -469,8 +494,7 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     # the score rows
     tid = s.text("teacher_id")
     ind = s.text("indicator")
-    frame = pd.DataFrame({"score": s.sheet.frame[s.cols.fields["score"]]})
-    vals, bad = _numbers(frame, "score")
+    vals = _score_column(s, "score", rubric)
     row_of = {x: i for i, x in enumerate(t["teacher_id"].tolist())}
     ti = pd.Series(tid).map(row_of).to_numpy(dtype=float)
     ind_vocab = Vocabulary({}, rubric, True)
@@ -483,27 +507,21 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
         hint = ind_vocab.suggest(uniq[u])
         s.report(inverse == u, "indicator", f"unknown indicator for the {rubric.name} rubric"
                                             + (f"; {hint}" if hint else ""))
-    s.report(bad, "score", "not a number",
-             np.array([_cell(frame, "score", i) for i in range(len(frame))], dtype=object) if bad.any() else None)
-    with np.errstate(invalid="ignore"):
-        oob = (vals < rubric.scale_min) | (vals > rubric.scale_max)
-    s.report(oob, "score", f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
-             np.array([_cell(frame, "score", i) for i in range(len(frame))], dtype=object) if oob.any() else None)
     dates = None
     if "observation_date" in s.cols.fields:
         dates, bad_d = parse_dates(s.text("observation_date"))
         s.report(bad_d, "observation_date", "not a date (use 2025-10-14 or 10/14/2025)")
     if problems:
-        raise InputError(problems)
+        raise _located(problems)
     s_keep, s_warn = _drop_repeated_rows(s)
     good = s_keep & ~np.isnan(vals)
     agg = aggregate_observations(s, ti[good].astype(np.int64), ci[good], vals[good], n, k,
                                  dates[good] if dates is not None else None, np.flatnonzero(good), method,
                                  all_aggregates)
     if problems:
-        raise InputError(problems)
+        raise _located(problems)
     return _table(rubric, r, t, agg, method, codes, keep, r.sheet.warnings + s.sheet.warnings
-                  + tuple(warnings + s_warn), source=f"{s.name} + {r.name}")
+                  + tuple(warnings + s_warn + _marked_warning(s)), source=f"{s.name} + {r.name}")
 
 
 def _indicator_index(rubric: Rubric, vocab: Vocabulary, text: str) -> int:
