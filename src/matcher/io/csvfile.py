@@ -83,23 +83,22 @@ def _bad_utf8_line(path: Path) -> int | None:
     return None
 
 
-def _record_lines(path: Path, n: int) -> np.ndarray:
-    """The file line on which each of the n data records starts (header = line 1).
+def _record_lines(path: Path, n: int, skip: int = 1) -> np.ndarray:
+    """The file line on which each of the n data records after the first `skip` lines starts (header = line 1).
 
-    pandas skips blank lines and a quoted cell may span lines, so record i is not always on line i + 2.
-    """
-    plain = np.arange(2, n + 2)
+    pandas skips blank lines and a quoted cell may span lines, so record i is not always on line skip + 1 + i."""
+    plain = np.arange(skip + 1, skip + 1 + n)
     data = path.read_bytes()
-    if data.count(b"\n") + (not data.endswith(b"\n")) == n + 1:
-        return plain  # as many lines as records + header: one line each, no blank lines
+    if data.count(b"\n") + (not data.endswith(b"\n")) == skip + n:
+        return plain  # one line per record, no blank lines
     out: list[int] = []
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             prev = 0
-            for n_rec, rec in enumerate(reader):
+            for rec in reader:
                 start, prev = prev + 1, reader.line_num
-                if n_rec > 0 and not (not rec or (len(rec) == 1 and not rec[0].strip())):
+                if start > skip and not (not rec or (len(rec) == 1 and not rec[0].strip())):
                     out.append(start)
     except csv.Error:
         return plain

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, Problem
-from .teachers import TeacherTable, _lines, _read_csv
+from .csvfile import _lines, _read_csv
+from .table import TeacherTable
 
 PAIR_FIELDS = ("teacher_a", "teacher_b")
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..focus import BUNDLED_FOCUS
-from .teachers import _cell, _lines, _numbers, _read_csv
+from .csvfile import _cell, _lines, _numbers, _read_csv
 
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
             "strengths", "needs")

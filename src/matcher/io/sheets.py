@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
-from .csvfile import _bad_utf8_line, _long_records
+from .csvfile import _bad_utf8_line, _long_records, _record_lines
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 10  # title rows an export may put above its header
@@ -166,29 +166,7 @@ def _read_csv_sheet(path: Path, problems: list[Problem], is_header: Callable[[li
     text_cols = [j for j in range(m) if j not in plan.numeric]
     if text_cols and df[text_cols].isna().any().any():  # rows shorter than the header
         df = df.fillna({j: "" for j in text_cols})
-    return Sheet(name, header, df, _csv_lines(path, len(df), skip), header_row, _skipped_warning(name, header_row))
-
-
-def _csv_lines(path: Path, n: int, skip: int) -> np.ndarray:
-    """The file line on which each of the n records after the first `skip` lines starts.
-
-    pandas skips blank lines and a quoted cell may span lines, so record i is not always on line skip + 1 + i."""
-    plain = np.arange(skip + 1, skip + 1 + n)
-    data = path.read_bytes()
-    if data.count(b"\n") + (not data.endswith(b"\n")) == skip + n:
-        return plain  # one line per record, no blank lines
-    out: list[int] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            prev = 0
-            for rec in reader:
-                start, prev = prev + 1, reader.line_num
-                if start > skip and not (not rec or (len(rec) == 1 and not rec[0].strip())):
-                    out.append(start)
-    except csv.Error:
-        return plain
-    return np.asarray(out) if len(out) == n else plain
+    return Sheet(name, header, df, _record_lines(path, len(df), skip), header_row, _skipped_warning(name, header_row))
 
 
 # ---- Excel -------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from .columns import (
     normalise,
     resolve,
 )
-from .csvfile import _cell, _lines, _numbers, _read_csv  # noqa: F401  (re-exported for older callers)
+from .csvfile import _cell, _numbers
 from .grades import parse_grades
 from .observations import Aggregates, aggregate, agree, group, parse_dates, text_key
 from .sheets import Layout, Sheet, read_sheet

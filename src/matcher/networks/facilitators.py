@@ -10,8 +10,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InfeasibleError, InputError, Problem
+from ..io.csvfile import _cell, _lines, _numbers, _read_csv
 from ..io.schools import coordinates
-from ..io.teachers import _cell, _lines, _numbers, _read_csv
 from .model import haversine_km
 from .solve import NetworkResult
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
-from ..io.teachers import TeacherTable, _lines, _read_csv, read_teachers
+from ..io.csvfile import _lines, _read_csv
+from ..io.teachers import TeacherTable, read_teachers
 from ..pairing.engine import pair_teachers
 from ..pairing.model import build_scoring
 from ..pairing.result import PairingResult
