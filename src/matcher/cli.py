@@ -229,6 +229,10 @@ def _print_table(s: dict[str, Any], out: Path) -> None:
             ("total value", f"{s['total_value']:g}"), ("optimal (proven)", proven),
             ("soft preferences", s["soft_preferences"]), ("solve seconds", s["solve_seconds"]),
             ("total seconds", s["elapsed_seconds"])]
+    obs = s.get("observations") or {}
+    if obs.get("scores_from_several_observations"):
+        rows.insert(2, ("scores", f"{obs['aggregate']} of up to {obs['most_observations_per_score']} observations "
+                                  f"({obs['scores_from_several_observations']:,} of {obs['scores']:,} from several)"))
     if s.get("cross_school_pairs"):
         rows.insert(3, ("cross-school pairs", s["cross_school_pairs"]))
     if "previous" in s:
