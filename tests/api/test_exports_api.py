@@ -79,3 +79,40 @@ def test_workbook_problems_name_the_uploaded_file_and_sheet(api: Api, tmp_path: 
     assert r.status_code == 422 and "'Observations'" in r.json()["problems"][0]["message"]
     r = upload(api, SAMPLES / "teachers.csv", media="text/csv", sheet="Observations")
     assert r.status_code == 422 and "Excel" in r.json()["problems"][0]["message"]
+
+
+def test_long_file_with_repeats_beside_a_roster(api: Api, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Teacher ID,School ID,Teacher Name,Subject,Grades,Years Experience\n"
+                      "007,0042,Ana Ruiz,math,5,4\n008,0042,Ben Cole,math,5,9\n", encoding="utf-8")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("Teacher ID,Indicator,Score\n007,Questioning,2\n007,questioning,3\n008,Questioning,5\n"
+                      "008,Thinking,1\n007,Thinking,4\n", encoding="utf-8")
+    with scores.open("rb") as s, roster.open("rb") as r:
+        resp = api.client.post("/v1/datasets", files={"file": ("scores.csv", s, "text/csv"),
+                                                      "roster": ("roster.csv", r, "text/csv")},
+                               headers=api.headers("state"))
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["n_teachers"] == 2 and body["schools"][0]["school_id"] == "0042"
+    run = api.run(body["id"])
+    assert run["status"] == "succeeded", run
+    view = api.client.get(f"/v1/pairings/{run['id']}/schools/0042", headers=api.headers("state")).json()
+    ana = next(t for t in view["teachers"] if t["teacher_id"] == "007")
+    assert ana["teacher_name"] == "Ana Ruiz"
+    assert (ana["scores"]["questioning"], ana["observations"]["questioning"]) == (2.5, 2)
+    assert [(p["teacher_a_name"], p["teacher_b_name"]) for p in view["pairs"]] == [("Ana Ruiz", "Ben Cole")]
+
+
+def test_rows_of_a_teacher_that_disagree_are_a_422_naming_both(api: Api, tmp_path: Path) -> None:
+    text = (SAMPLES / "observations.csv").read_text(encoding="utf-8").splitlines()
+    cells = text[2].split(",")  # T000001's second observation, on line 3
+    assert cells[3] == "T000001"
+    cells[1] = "S0002"
+    text[2] = ",".join(cells)
+    path = tmp_path / "moved.csv"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    r = upload(api, path, media="text/csv")
+    assert r.status_code == 422
+    p = next(p for p in r.json()["problems"] if p["column"] == "School ID")
+    assert (p["file"], p["row"], p["value"]) == ("moved.csv", 3, "S0002") and "row 2" in p["message"]

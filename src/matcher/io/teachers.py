@@ -105,7 +105,10 @@ def column_text(col: pd.Series) -> np.ndarray:
 def _located(problems: list[Problem]) -> InputError:
     """The problems in file and row order (each kind's "... and N more" after its rows), so a long list reads
     down the file."""
-    order = sorted(range(len(problems)), key=lambda i: (problems[i].file, problems[i].row is None,
+    files: dict[str, int] = {}
+    for p in problems:
+        files.setdefault(p.file, len(files))  # files in the order their first problem came
+    order = sorted(range(len(problems)), key=lambda i: (files[problems[i].file], problems[i].row is None,
                                                         problems[i].row or 0, i))
     return InputError([problems[i] for i in order])
 
