@@ -27,6 +27,7 @@ CHROMIUM = os.environ.get("MATCHER_CHROMIUM", "/usr/bin/chromium")  # `make test
 ARTIFACTS = Path(os.environ.get("MATCHER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "e2e"
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
+MARKUP_SCHOOL = "S9001"  # the school of the small uploads with hostile names (principal9's)
 
 
 @dataclass
@@ -45,9 +46,11 @@ class Site:
     def get(self, path: str, who: str = "state", **params: Any) -> httpx.Response:
         return self.client.get(f"{self.url}{path}", params=params, headers=self.headers(who))
 
-    def new_run(self, policy: dict[str, Any] | None = None) -> str:
-        """A finished pairing run of the sample of its own (re-matching tests must not share one)."""
-        r = self.client.post(f"{self.url}/v1/pairings", json={"dataset_id": self.dataset_id, "policy": policy or {}},
+    def new_run(self, policy: dict[str, Any] | None = None, dataset_id: str = "") -> str:
+        """A finished pairing run of the sample (or of another dataset) of its own (re-matching tests must not share
+        one)."""
+        r = self.client.post(f"{self.url}/v1/pairings", json={"dataset_id": dataset_id or self.dataset_id,
+                                                               "policy": policy or {}},
                              headers=self.headers("state"))
         assert r.status_code == 202, r.text
         run_id = r.json()["id"]
@@ -85,7 +88,9 @@ def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
     keys = {"state": create_key(engine, "state", label="state office"),
             "researcher": create_key(engine, "researcher"),
             "principal": create_key(engine, "principal", ["S0001"], label="Lincoln Bend"),
-            "principal2": create_key(engine, "principal", ["S0002", "S0003"])}
+            "principal2": create_key(engine, "principal", ["S0002", "S0003"]),
+            # A school of its own for the tests that upload small files of hostile or missing names.
+            "principal9": create_key(engine, "principal", [MARKUP_SCHOOL])}
     engine.dispose()
     server = Server(url, folder / "server.log")
     failure: list[BaseException] = []
@@ -124,8 +129,10 @@ def site(booting: Booting, browser: Browser) -> Iterator[Site]:
     server = booting.wait()
     with httpx.Client(timeout=60) as client:
         s = Site(server.url, booting.keys, client)
-        with (SAMPLES / "teachers.csv").open("rb") as fh:
-            r = client.post(f"{s.url}/v1/datasets", files={"file": ("teachers.csv", fh, "text/csv")},
+        # The export as a state's observation system writes it: one row per classroom observation, labelled
+        # headers, teacher and school names (its averages are teachers.csv, so the pairs are the same).
+        with (SAMPLES / "observations.csv").open("rb") as fh:
+            r = client.post(f"{s.url}/v1/datasets", files={"file": ("observations.csv", fh, "text/csv")},
                             headers=s.headers("state"))
         assert r.status_code == 201, r.text
         s.dataset_id = r.json()["id"]

@@ -75,8 +75,9 @@ class TeacherTable:
         names = self.teacher_name
         out = np.where(names != "", names, self.teacher_id).astype(object)
         named = np.flatnonzero(names != "")
-        if len(named):
-            key = np.char.add(self.school_id[named].astype(str), np.char.add("\x00", names[named].astype(str)))
+        if len(named):  # namesakes as a person reads them: case and spacing aside ("Pat Lee", "PAT  LEE")
+            folded = np.array([" ".join(str(x).casefold().split()) for x in names[named].tolist()], dtype=str)
+            key = np.char.add(self.school_id[named].astype(str), np.char.add("\x00", folded))
             _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
             for i in named[counts[inverse] > 1].tolist():
                 out[i] = f"{names[i]} ({self.teacher_id[i]})"

@@ -5,7 +5,7 @@
 // so a new view is one more module in MODULES below.
 
 import {ApiError, makeApi} from './api.js';
-import {clear, h} from './dom.js';
+import {clear, h, named} from './dom.js';
 import {errorBox, problemsTable} from './ui.js';
 import * as home from './views/home.js';
 import * as networks from './views/networks.js';
@@ -66,7 +66,8 @@ function renderHeader() {
     return h('a', {href: n.href, 'aria-current': current ? 'page' : null}, n.label);
   });
   nav.replaceChildren(...links);
-  const scope = me.role === 'principal' ? ` · ${me.schools.join(', ')}` : '';
+  const names = me.school_names || {};
+  const scope = me.role === 'principal' ? ` · ${me.schools.map((sid) => named(names[sid], sid)).join(', ')}` : '';
   who.replaceChildren(h('span', {class: 'role'}, `Signed in: ${me.role}${scope}`),
     h('button', {type: 'button', class: 'quiet', onclick: () => signOut('You are signed out.')}, 'Sign out'));
 }

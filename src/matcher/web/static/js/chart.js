@@ -8,8 +8,9 @@ import {newId, num, s} from './dom.js';
 const CELL = 16;
 const STEP = 18;
 const DOMAIN_GAP = 8;
-const LABEL = 64;
+const LABEL = 92;
 const ROW = 20;
+const LABEL_CHARS = 14;
 
 /** 'refine' | 'middle' | 'reinforce' | 'none' for a score under the run's thresholds. */
 export function band(score, weak, strong) {
@@ -30,15 +31,31 @@ function words(b) {
   return {refine: 'refinement area', reinforce: 'reinforcement area', middle: 'neither', none: 'not observed'}[b];
 }
 
-function short(id) {
-  return id.length > 11 ? `${id.slice(0, 10)}…` : id;
+/** A row label that fits beside the strip: "Maria Garcia", "Alexandria M.", "Bartholomew-Sm…". */
+export function stripLabel(text) {
+  const t = String(text).trim();
+  if (t.length <= LABEL_CHARS) return t;
+  const parts = t.split(/\s+/);
+  if (parts.length > 1) {
+    const initials = `${parts[0]} ${parts[parts.length - 1].charAt(0)}.`;
+    if (initials.length <= LABEL_CHARS) return initials;
+  }
+  return `${t.slice(0, LABEL_CHARS - 1)}…`;
+}
+
+/** "mean of 3 observations" (aggregate: mean | median | latest), or '' for a score that rests on one. */
+export function observed(count, aggregate) {
+  if (!count || count < 2) return '';
+  return `${aggregate || 'mean'} of ${count} observations`;
 }
 
 /**
- * scoreStrip({rubric, weak, strong, a: {id, scores}, b: {id, scores}, aHelpsB, bHelpsA, focus}) -> <svg>
- * scores: {indicator: number|null} (null or missing: not observed).
+ * scoreStrip({rubric, weak, strong, rows, aHelpsB, bHelpsA, focus, aggregate, note}) -> <svg>
+ * rows: [{label, who, scores, observations}], one per teacher shown (a colleague at another school has none):
+ * label is drawn beside the row (stripLabel), who names the teacher in full (titles and the summary);
+ * scores: {indicator: number|null} (null or missing: not observed); observations: {indicator: count}.
  */
-export function scoreStrip({rubric, weak, strong, a, b, aHelpsB, bHelpsA, focus}) {
+export function scoreStrip({rubric, weak, strong, rows, aHelpsB, bHelpsA, focus, aggregate, note}) {
   const inds = rubric.indicators;
   const helps = new Set([...aHelpsB, ...bHelpsA]);
   const domains = [];
@@ -58,26 +75,28 @@ export function scoreStrip({rubric, weak, strong, a, b, aHelpsB, bHelpsA, focus}
     pos += DOMAIN_GAP;
   }
   const width = pos - DOMAIN_GAP + 2;
-  const height = 2 * ROW + 24;
+  const height = rows.length * ROW + 24;
   const titleId = newId('strip');
   const count = (t, which) => inds.filter((i) => band(t.scores[i.name], weak, strong) === which).length;
-  const summary = `Scores of ${a.id} and ${b.id} on ${inds.length} indicators. `
-    + `${a.id}: ${count(a, 'refine')} refinement and ${count(a, 'reinforce')} reinforcement areas; `
-    + `${b.id}: ${count(b, 'refine')} refinement and ${count(b, 'reinforce')} reinforcement areas. `
-    + `Outlined: the ${helps.size} indicator${helps.size === 1 ? '' : 's'} where one can support the other.`;
+  const summary = `Scores of ${rows.map((t) => t.who).join(' and ')} on ${inds.length} indicators. `
+    + rows.map((t) => `${t.who}: ${count(t, 'refine')} refinement and ${count(t, 'reinforce')} reinforcement `
+      + 'areas; ').join('')
+    + `Outlined: the ${helps.size} indicator${helps.size === 1 ? '' : 's'} where one can support the other.`
+    + (note ? ` ${note}` : '');
 
   const svg = s('svg', {class: 'strip', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId,
     preserveAspectRatio: 'xMinYMin meet'}, s('title', {id: titleId}, summary));
-  [a, b].forEach((t, row) => {
+  rows.forEach((t, row) => {
     const y = row * ROW;
-    svg.append(s('text', {x: 0, y: y + 12, class: 'strip-label'}, short(t.id), s('title', {}, t.id)));
+    svg.append(s('g', {}, s('title', {}, t.who), s('text', {x: 0, y: y + 12, class: 'strip-label'}, t.label)));
     for (const ind of inds) {
       const score = t.scores[ind.name];
       const bnd = band(score, weak, strong);
       const cx = x.get(ind.name);
+      const many = observed((t.observations || {})[ind.name], aggregate);
       const g = s('g', {class: `cell ${shade(score, rubric, weak, strong)}`},
-        s('title', {}, `${ind.label}: ${t.id} ${score === null || score === undefined ? 'not observed'
-          : `${num(score)} (${words(bnd)})`}`),
+        s('title', {}, `${ind.label}: ${t.who} ${score === null || score === undefined ? 'not observed'
+          : `${num(score)} (${words(bnd)}${many ? `; ${many}` : ''})`}`),
         s('rect', {x: cx, y, width: CELL, height: CELL, rx: 2}));
       if (bnd === 'refine') {
         g.append(s('path', {class: 'mark', d: `M${cx + 4} ${y + 6}h8l-4 5z`}));
@@ -89,12 +108,12 @@ export function scoreStrip({rubric, weak, strong, a, b, aHelpsB, bHelpsA, focus}
   });
   for (const name of helps) {
     if (!x.has(name)) continue;
-    svg.append(s('rect', {class: 'helps', x: x.get(name) - 1.5, y: -1.5, width: CELL + 3, height: ROW + CELL + 3,
-      rx: 3}));
+    svg.append(s('rect', {class: 'helps', x: x.get(name) - 1.5, y: -1.5, width: CELL + 3,
+      height: (rows.length - 1) * ROW + CELL + 3, rx: 3}));
   }
   if (focus && x.has(focus)) {
-    svg.append(s('text', {class: 'focus-star', x: x.get(focus) + CELL / 2, y: 2 * ROW + 7, 'text-anchor': 'middle'},
-      '★'));
+    svg.append(s('text', {class: 'focus-star', x: x.get(focus) + CELL / 2, y: rows.length * ROW + 7,
+      'text-anchor': 'middle'}, '★'));
   }
   for (const d of domains) {
     svg.append(s('text', {class: 'strip-domain', x: (d.start + d.end) / 2, y: height - 2, 'text-anchor': 'middle'},

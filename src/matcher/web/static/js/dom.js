@@ -64,6 +64,20 @@ export function words(code) {
   return String(code || '').replaceAll('_', ' ');
 }
 
+/**
+ * A person or a school as people read it: "Lincoln Bend Elementary School (S0001)", or the id alone where the
+ * input gave no name (never an empty label).
+ */
+export function named(name, id) {
+  const n = String(name || '').trim();
+  return n ? `${n} (${id})` : String(id);
+}
+
+/** Names compared as the readers compare them: without regard to case and spacing. */
+export function nameKey(name) {
+  return String(name || '').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
 /** A link inside the page: ids are URI-encoded path segments after '#/'. */
 export function route(...parts) {
   return '#/' + parts.map((p) => encodeURIComponent(p)).join('/');

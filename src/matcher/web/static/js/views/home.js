@@ -1,9 +1,15 @@
 // The start page: a principal lands on their school in the newest finished run; the state office and researchers
 // on the list of pairing runs.
 
-import {h, route, when} from '../dom.js';
+import {h, named, route, when} from '../dom.js';
 
 export const nav = {label: 'My school', href: '#/', roles: ['principal'], active: /^\/(pairings\/.*)?$/};
+
+/** A principal's schools by name: "Lincoln Bend Elementary School (S0001)". */
+function mine(me) {
+  const names = me.school_names || {};
+  return me.schools.map((sid) => named(names[sid], sid)).join(', ');
+}
 
 async function land(ctx) {
   if (ctx.me.role !== 'principal') {
@@ -15,7 +21,7 @@ async function land(ctx) {
   if (!runs.length) {
     ctx.title('No suggestions yet');
     ctx.main.replaceChildren(h('h1', {}, 'No suggested pairs yet'),
-      h('p', {}, `The state office has not yet sent suggestions for ${ctx.me.schools.join(', ')}. `
+      h('p', {}, `The state office has not yet sent suggestions for ${mine(ctx.me)}. `
         + 'Come back once they have run the pairing.'));
     return;
   }
@@ -28,7 +34,7 @@ async function land(ctx) {
   }
   ctx.title('No suggestions yet');
   ctx.main.replaceChildren(h('h1', {}, 'No suggested pairs yet'),
-    h('p', {}, `The newest run (${when(newest.created_at)}) holds none of your schools.`));
+    h('p', {}, `The newest run (${when(newest.created_at)}) holds none of your schools (${mine(ctx.me)}).`));
 }
 
 export const routes = [{pattern: /^\/$/, roles: ['principal', 'state', 'researcher'], render: land}];

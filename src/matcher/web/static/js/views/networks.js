@@ -2,7 +2,7 @@
 // latitude and longitude (an SVG made here: no map tiles, nothing from the internet), one colour per shared focus
 // area, and the same networks as a list with every school's reason and every left-out school's.
 
-import {clear, h, newId, num, route, s, when, words} from '../dom.js';
+import {clear, h, named, newId, num, route, s, when, words} from '../dom.js';
 import {errorBox, field, sortableTable} from '../ui.js';
 
 export const nav = {label: 'School networks', href: '#/networks', roles: ['state'], active: /^\/networks/};
@@ -99,16 +99,58 @@ function scaleBar(pxPerKm) {
     s('text', {x: PAD + len + 6, y: H - 8}, `${nice} km`));
 }
 
-function drawMap(run, schools, colors) {
+/** A label that fits on the map: the name, shortened past 30 characters (the tooltip has it in full). */
+function mapLabel(name) {
+  const t = String(name).trim();
+  if (t.length <= 30) return t;
+  const cut = t.slice(0, 29);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 15 ? cut.slice(0, space) : cut).trimEnd()}…`;  // at a word where one ends late enough
+}
+
+const CHAR_PX = 6.4;  // the labels' average character width at 11 px (a little generous)
+
+/**
+ * Labels beside their marks without covering another label or mark: hosts first, then partners, then schools left
+ * out, each to the right, left, above or below its mark (or a line up or down), whichever is free and inside the map.
+ * A label with no free place is left off (the mark's tooltip and the list below name every school), except a host's,
+ * which goes where it covers least.
+ */
+function placeLabels(wanted, marks) {
+  const taken = marks.map(([x, y]) => [x - 8, y - 8, x + 8, y + 8]);
+  const inside = (b) => b[0] >= 2 && b[2] <= W - 2 && b[1] >= 2 && b[3] <= H - 2;
+  const clash = (b) => taken.reduce((sum, t) => sum + Math.max(0, Math.min(b[2], t[2]) - Math.max(b[0], t[0]))
+    * Math.max(0, Math.min(b[3], t[3]) - Math.max(b[1], t[1])), 0);
+  const order = [...wanted].sort((p, q) => (q.host - p.host) || (q.placed - p.placed));
+  const out = [];
+  for (const {at: [x, y], text, host} of order) {
+    const w = text.length * CHAR_PX;
+    const right = (dy) => ({x: x + 10, y: y + 4 + dy, anchor: 'start',
+      box: [x + 9, y - 7 + dy, x + 10 + w, y + 6 + dy]});
+    const left = (dy) => ({x: x - 10, y: y + 4 + dy, anchor: 'end', box: [x - 10 - w, y - 7 + dy, x - 9, y + 6 + dy]});
+    const spots = [right(0), left(0),
+      {x, y: y - 12, anchor: 'middle', box: [x - w / 2, y - 22, x + w / 2, y - 9]},
+      {x, y: y + 21, anchor: 'middle', box: [x - w / 2, y + 10, x + w / 2, y + 23]},
+      right(-13), right(13), left(-13), left(13)].filter((c) => inside(c.box));
+    if (!spots.length) continue;
+    const scored = spots.map((c) => ({c, cost: clash(c.box)}));
+    const best = scored.reduce((a, b) => (b.cost < a.cost ? b : a));
+    if (best.cost > 0 && !host) continue;
+    taken.push(best.c.box);
+    out.push(s('text', {class: 'map-label', x: best.c.x, y: best.c.y, 'text-anchor': best.c.anchor}, text));
+  }
+  return out;
+}
+
+function drawMap(run, schools, colors, nameOf) {
   const {points, pxPerKm} = project(schools);
-  const byId = new Map(schools.map((x) => [x.school_id, x]));
   const titleId = newId('map');
   const svg = s('svg', {class: 'map', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': titleId},
     s('title', {id: titleId}, `Map of ${schools.length} schools: ${run.networks.length} networks drawn as lines from `
       + `each host to its partners, coloured by focus area; ${Object.keys(run.left_out).length} schools left out `
       + 'shown grey. The list below has the same networks in words.'),
     s('rect', {class: 'map-bg', x: 0, y: 0, width: W, height: H, rx: 8}));
-  const name = (id) => (byId.get(id) ? byId.get(id).name : id);
+  const name = (id) => named(nameOf(id), id);
   const many = schools.length > 60;
   for (const net of run.networks) {
     const color = colors.get(net.focus_area);
@@ -127,20 +169,25 @@ function drawMap(run, schools, colors) {
   for (const net of run.networks) {
     for (const x of net.schools) role.set(x.school_id, {role: x.role, net});
   }
+  const wanted = [];
   for (const school of schools) {
     const at = points.get(school.school_id);
     if (!at) continue;
     const r = role.get(school.school_id);
-    const label = many && !(r && r.role === 'host') ? null : s('text', {class: 'map-label', x: at[0] + 9,
-      y: at[1] + 4}, school.school_id);
-    const tip = r ? `${school.school_id} ${school.name}: ${r.role} in ${r.net.network_id} (${words(r.net.focus_area)})`
-      : `${school.school_id} ${school.name}: left out (${run.left_out[school.school_id] || 'no network'})`;
+    const who = name(school.school_id);
+    const tip = r ? `${who}: ${r.role} in ${r.net.network_id} (${words(r.net.focus_area)})`
+      : `${who}: left out (${run.left_out[school.school_id] || 'no network'})`;
     const mark = !r ? s('circle', {class: 'school out', cx: at[0], cy: at[1], r: 5})
       : r.role === 'host' ? s('rect', {class: 'school host', x: at[0] - 7, y: at[1] - 7, width: 14, height: 14,
         fill: colors.get(r.net.focus_area)})
         : s('circle', {class: 'school partner', cx: at[0], cy: at[1], r: 6, fill: colors.get(r.net.focus_area)});
-    svg.append(s('g', {}, s('title', {}, tip), mark, label));
+    svg.append(s('g', {}, s('title', {}, tip), mark));
+    if (!many || (r && r.role === 'host')) {
+      wanted.push({at, host: Boolean(r && r.role === 'host'), placed: Boolean(r),
+        text: mapLabel(nameOf(school.school_id) || school.school_id)});
+    }
   }
+  svg.append(s('g', {class: 'map-labels', 'aria-hidden': 'true'}, placeLabels(wanted, [...points.values()])));
   const bar = scaleBar(pxPerKm);
   if (bar) svg.append(bar);
   return svg;
@@ -171,7 +218,9 @@ async function detail(ctx, id) {
   const sm = run.summary || {};
   const proof = sm.optimal ? 'optimal (proven)' : sm.gap !== undefined && sm.gap !== null
     ? `within ${num(sm.gap * 100, 2)}% of the best possible` : '';
-  const name = (sid) => (byId.get(sid) ? `${sid} ${byId.get(sid).name}` : sid);
+  const names = run.school_names || {};
+  const nameOf = (sid) => names[sid] || (byId.get(sid) ? byId.get(sid).school_name || byId.get(sid).name : '');
+  const name = (sid) => named(nameOf(sid), sid);
   const cards = run.networks.map((net) => {
     const titleId = newId('net');
     return h('article', {class: 'card network-card', 'aria-labelledby': titleId},
@@ -191,7 +240,7 @@ async function detail(ctx, id) {
       + (proof ? ` · ${proof}` : '')),
     h('p', {class: 'muted'}, `Formed ${when(run.created_at)}. Each network shares one focus area: a strength of its `
       + 'host and a need of every partner.'),
-    h('figure', {class: 'map-box'}, drawMap(run, schools, colors),
+    h('figure', {class: 'map-box'}, drawMap(run, schools, colors, nameOf),
       h('figcaption', {}, mapLegend(colors))),
     h('section', {'aria-labelledby': 'nets-title'}, h('h2', {id: 'nets-title'}, `Networks (${run.networks.length})`),
       h('div', {class: 'cards'}, cards)),

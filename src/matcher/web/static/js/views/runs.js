@@ -3,7 +3,7 @@
 // and the per-school reports.
 
 import {download} from '../api.js';
-import {clear, h, num, pct, route, when} from '../dom.js';
+import {clear, h, named, num, pct, route, when} from '../dom.js';
 import {actionButton, errorBox, field, sortableTable} from '../ui.js';
 
 export const nav = {label: 'Pairing runs', href: '#/runs', roles: ['state', 'researcher'], active: /^\/runs/};
@@ -21,7 +21,7 @@ function select(options, value) {
 }
 
 function uploadForm(ctx, onDataset) {
-  const file = h('input', {type: 'file', accept: '.csv,text/csv', required: true});
+  const file = h('input', {type: 'file', accept: '.csv,.xlsx,text/csv', required: true});
   const schools = h('input', {type: 'file', accept: '.csv,text/csv'});
   const rubric = select([['team', 'TEAM General Educator (1 to 5)'], ['danielson', 'Danielson Framework (1 to 4)']],
     'team');
@@ -30,17 +30,18 @@ function uploadForm(ctx, onDataset) {
   const submit = h('button', {type: 'submit', class: 'primary'}, 'Upload');
   const form = h('form', {class: 'box'},
     h('h2', {}, 'Upload teachers'),
-    field('upload-file', 'Teachers CSV', file, 'One row per teacher: teacher_id, school_id, subject, grades, '
-      + 'years_experience and one column per rubric indicator.'),
+    field('upload-file', 'Teachers file (CSV or Excel)', file, 'As the observation system exports it (one row per '
+      + 'observation or per teacher): teacher and school ids and names, subject, grades, years of experience and '
+      + 'one column per rubric indicator.'),
     field('upload-rubric', 'Rubric', rubric),
-    field('upload-schools', 'Schools CSV (optional)', schools, 'Coordinates, for distance limits on pairs across '
-      + 'schools.'),
+    field('upload-schools', 'Schools CSV (optional)', schools, 'School names where the teachers file has none, and '
+      + 'coordinates, for distance limits on pairs across schools.'),
     field('upload-name', 'Name (optional)', name),
     h('div', {class: 'buttons'}, submit), out);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (!file.files.length) {
-      clear(out, h('p', {class: 'error', role: 'alert'}, 'Choose the teachers CSV first.'));
+      clear(out, h('p', {class: 'error', role: 'alert'}, 'Choose the teachers file first.'));
       file.focus();
       return;
     }
@@ -188,8 +189,9 @@ async function schoolTable(ctx, run, box) {
   const search = h('input', {type: 'search', autocomplete: 'off'});
   const count = h('p', {class: 'count', 'aria-live': 'polite'});
   const table = sortableTable([
-    {key: 'school_id', label: 'School', header: true,
-      cell: (r) => h('a', {href: route('pairings', run.id, 'schools', r.school_id)}, r.school_id)},
+    {key: 'school_name', label: 'School', header: true, value: (r) => (r.school_name || r.school_id).toLowerCase(),
+      cell: (r) => h('a', {href: route('pairings', run.id, 'schools', r.school_id)}, r.school_name || r.school_id)},
+    {key: 'school_id', label: 'ID', cell: (r) => h('span', {class: 'muted'}, r.school_id)},
     {key: 'n_pairs', label: 'Pairs', numeric: true, cell: (r) => num(r.n_pairs)},
     {key: 'n_teachers', label: 'Teachers', numeric: true, cell: (r) => num(r.n_teachers)},
     {key: 'coverage', label: 'In a pair', numeric: true, cell: (r) => h('span', {class: 'coverage'},
@@ -198,21 +200,24 @@ async function schoolTable(ctx, run, box) {
     {key: 'value', label: 'Value', numeric: true, cell: (r) => num(r.value)},
     {key: 'revision', label: 'Re-matches', numeric: true, cell: (r) => num(r.revision)},
     {key: 'report', label: 'Report', value: (r) => r.school_id, cell: (r) => h('button', {type: 'button',
-      class: 'link', 'aria-label': `Download the report of ${r.school_id}`, onclick: () => download(ctx.api,
-        `${base}/schools/${encodeURIComponent(r.school_id)}/report.html`, `${r.school_id}.html`)}, 'HTML')},
+      class: 'link', 'aria-label': `Download the report of ${named(r.school_name, r.school_id)}`,
+      onclick: () => download(ctx.api, `${base}/schools/${encodeURIComponent(r.school_id)}/report.html`,
+        `${r.school_id}.html`)}, 'HTML')},
   ], {caption: 'Schools as they stand now (principals\' re-matches included)', initial: 'school_id',
     empty: 'No school matches the search.'});
   const apply = () => {
     const q = search.value.trim().toLowerCase();
-    const rows = q ? data.schools.filter((r) => r.school_id.toLowerCase().includes(q)) : data.schools;
+    // By id or by (part of) the name, whatever the case.
+    const rows = q ? data.schools.filter((r) => r.school_id.toLowerCase().includes(q)
+      || (r.school_name || '').toLowerCase().includes(q)) : data.schools;
     table.update(rows);
     count.textContent = `Showing ${rows.length} of ${data.schools.length} schools.`;
   };
   search.addEventListener('input', apply);
   apply();
   clear(box, h('h2', {id: 'schools-title'}, 'Schools'),
-    h('div', {class: 'table-tools'}, field('school-search', 'Find a school', search), count),
-    h('div', {class: 'table-wrap'}, table.element));
+    h('div', {class: 'table-tools'}, field('school-search', 'Find a school', search, 'By name or id'), count),
+    h('div', {class: 'table-wrap schools-table'}, table.element));
 }
 
 async function detail(ctx, runId) {

@@ -5,8 +5,8 @@
 // API answers 409 and the page says so and offers a reload (it never re-sends on its own).
 
 import {download} from '../api.js';
-import {legend, scoreStrip} from '../chart.js';
-import {clear, h, newId, num, route, when} from '../dom.js';
+import {legend, observed, scoreStrip, stripLabel} from '../chart.js';
+import {clear, h, named, nameKey, newId, num, route, when} from '../dom.js';
 import {errorBox} from '../ui.js';
 
 const rubrics = new Map();
@@ -24,36 +24,92 @@ const STABILITY = [
 
 const pairKey = (a, b) => [a, b].sort().join('\u0000');
 
+let watching = null;  // the panel's IntersectionObserver (one page at a time)
+
+/** Every [teacher_id, name] a school view carries: its teachers, both sides of each pair, the unmatched, a diff. */
+function viewNames(view) {
+  const out = view.teachers.map((t) => [t.teacher_id, t.teacher_name]);
+  for (const p of view.pairs) out.push([p.teacher_a, p.teacher_a_name], [p.teacher_b, p.teacher_b_name]);
+  for (const u of view.unmatched) out.push([u.teacher_id, u.teacher_name]);
+  for (const x of view.diff ? [...view.diff.broken, ...view.diff.new] : []) {
+    out.push([x.teacher_a, x.teacher_a_name], [x.teacher_b, x.teacher_b_name]);
+  }
+  return out;
+}
+
+/**
+ * Who is who: teachers by name (the id alone where the file gave none), with the id always at hand (a title) and
+ * shown whenever two teachers share a name, so namesakes can be told apart.
+ */
+function directory(entries) {
+  const names = new Map();
+  for (const [id, name] of entries) {
+    const n = String(name || '').trim();
+    if (id && n && !names.has(id)) names.set(id, n);
+  }
+  const bearers = new Map();
+  for (const n of names.values()) bearers.set(nameKey(n), (bearers.get(nameKey(n)) || 0) + 1);
+  const shared = (id) => names.has(id) && bearers.get(nameKey(names.get(id))) > 1;
+  return {
+    name: (id) => names.get(id) || '',
+    shared,
+    /** For sentences and labels: "Maria Garcia", "Pat Lee (T000007)" for a namesake, "T000009" if unnamed. */
+    text: (id) => (!names.has(id) ? id : shared(id) ? `${names.get(id)} (${id})` : names.get(id)),
+    /** An element: the name (the id on hover, and visibly for a namesake), or the id alone. */
+    el: (id) => (names.has(id)
+      ? h('span', {class: 'person', title: `ID ${id}`}, names.get(id),
+        shared(id) ? h('span', {class: 'pid'}, ` (${id})`) : null)
+      : h('span', {class: 'person'}, id)),
+  };
+}
+
 function teacherFacts(t) {
-  if (!t) return 'of another school';
   const grades = /[-;]/.test(t.grades) ? `grades ${t.grades}` : `grade ${t.grades}`;
   const years = t.years_experience === null ? 'experience not given'
     : `${num(t.years_experience)} year${t.years_experience === 1 ? '' : 's'} of experience`;
-  return `${t.subject || 'subject not given'}, ${grades}, ${years}${t.opt_out ? ', opted out' : ''}`;
+  return `${t.role ? `${t.role}, ` : ''}${t.subject || 'subject not given'}, ${grades}, ${years}`
+    + `${t.opt_out ? ', opted out' : ''}`;
 }
 
-function teacherLine(t, id) {
-  return `${id}: ${teacherFacts(t)}`;
+/** The school a pair's colleague from elsewhere teaches at (a pair across schools), by name. */
+function otherSchool(page, p) {
+  return p.school_id === page.schoolId ? (p.school_b_name || p.school_b) : (p.school_name || p.school_id);
+}
+
+function teacherLine(page, p, id) {
+  const t = page.teachers.get(id);
+  const {people} = page;
+  return h('li', {}, h('span', {class: 'who-name'}, people.name(id) || id),
+    people.name(id) ? h('span', {class: 'pid'}, ` (${id})`) : null,
+    t ? `: ${teacherFacts(t)}` : `: teaches at ${otherSchool(page, p)}`);
+}
+
+/** A score as read: "3.33" and, where it rests on several observations, "(3 obs.)" (mean of 3 observations). */
+function scoreCell(page, id, ind, cls) {
+  const t = page.teachers.get(id);
+  const v = t.scores[ind];
+  if (v === null || v === undefined) return h('td', {class: `num ${cls}`}, 'not observed');
+  const n = (t.observations || {})[ind] || 0;
+  const many = observed(n, page.view.aggregate);
+  return h('td', {class: `num ${cls}`}, num(v),
+    many ? h('abbr', {class: 'obs', title: many}, ` (${n} obs.)`) : null);
 }
 
 function helpTable(page, helper, learner, indicators) {
   if (!indicators.length) return null;
-  const {labels, teachers} = page;
-  const score = (id, ind) => {
-    const t = teachers.get(id);
-    const v = t ? t.scores[ind] : null;
-    return v === null || v === undefined ? 'not observed' : num(v);
-  };
+  const {labels, teachers, people} = page;
+  // A colleague at another school: named, but their scores are not ours to show (the API does not send them).
+  const cols = [[helper, 'reinforcement', 'reinforce'], [learner, 'refinement', 'refine']]
+    .filter(([id]) => teachers.has(id));
   return h('div', {class: 'help'},
-    h('p', {class: 'help-title'}, `${helper} can support ${learner} in:`),
+    h('p', {class: 'help-title'}, `${people.text(helper)} can support ${people.text(learner)} in:`),
     h('table', {class: 'help-table'},
       h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'indicator'),
-        h('th', {scope: 'col', class: 'num'}, helper, h('span', {class: 'sub'}, ' reinforcement')),
-        h('th', {scope: 'col', class: 'num'}, learner, h('span', {class: 'sub'}, ' refinement')))),
+        cols.map(([id, sub]) => h('th', {scope: 'col', class: 'num'}, people.el(id),
+          h('span', {class: 'sub'}, ` ${sub}`))))),
       h('tbody', {}, indicators.map((ind) => h('tr', {},
         h('th', {scope: 'row'}, labels.get(ind) || ind),
-        h('td', {class: 'num reinforce'}, score(helper, ind)),
-        h('td', {class: 'num refine'}, score(learner, ind)))))));
+        cols.map(([id, , cls]) => scoreCell(page, id, ind, cls)))))));
 }
 
 /** Buttons that toggle a requested change; aria-pressed shows which are chosen. */
@@ -62,6 +118,7 @@ function toggle(page, kind, item, label, extra = {}) {
   const b = h('button', {type: 'button', class: 'toggle', 'aria-pressed': String(page.pending.has(key)),
     dataset: {change: key}, ...extra}, label);
   b.addEventListener('click', () => {
+    const said = describeChange(page, kind, item);
     if (page.pending.has(key)) {
       page.pending.delete(key);
     } else {
@@ -69,68 +126,102 @@ function toggle(page, kind, item, label, extra = {}) {
       const other = kind === 'forbid' ? `keep:${pairKey(...item)}` : kind === 'keep' ? `forbid:${pairKey(...item)}`
         : null;
       if (other) page.pending.delete(other);
-      page.pending.set(key, {kind, item, label: describeChange(kind, item)});
+      page.pending.set(key, {kind, item, label: said});
     }
     page.refresh();
-    page.ctx.announce(page.pending.has(key) ? `Added: ${describeChange(kind, item)}.`
-      : `Removed from your changes: ${describeChange(kind, item)}.`);
+    // On a tablet the bar that leads to the panel may now cover this button: keep it in sight (scroll-padding).
+    b.scrollIntoView({block: 'nearest'});
+    page.ctx.announce(page.pending.has(key) ? `Added: ${said}.` : `Removed from your changes: ${said}.`);
   });
   return b;
 }
 
-function describeChange(kind, item) {
-  if (kind === 'forbid') return `do not pair ${item[0]} and ${item[1]}`;
-  if (kind === 'keep') return `keep ${item[0]} and ${item[1]} together`;
-  return `remove ${item} (left the school)`;
+function describeChange(page, kind, item) {
+  const who = page.people.text;
+  if (kind === 'forbid') return `do not pair ${who(item[0])} and ${who(item[1])}`;
+  if (kind === 'keep') return `keep ${who(item[0])} and ${who(item[1])} together`;
+  return `remove ${who(item)} (left the school)`;
 }
 
 function pairCard(page, p) {
-  const {diffNew, rubric, weak, strong, teachers} = page;
+  const {diffNew, rubric, weak, strong, teachers, people} = page;
   const isNew = diffNew.has(pairKey(p.teacher_a, p.teacher_b));
   const titleId = newId('pair');
-  const scores = (id) => ({id, scores: teachers.has(id) ? teachers.get(id).scores : {}});
+  const elsewhere = (id) => (teachers.has(id) ? null
+    : h('span', {class: 'at'}, ` at ${otherSchool(page, p)}`));
+  const ours = [p.teacher_a, p.teacher_b].filter((id) => teachers.has(id));
+  const labels = ours.map((id) => stripLabel(people.name(id) || id));
+  const sameLabel = labels.length === 2 && nameKey(labels[0]) === nameKey(labels[1]);  // namesakes: their ids
+  const rows = ours.map((id, i) => ({label: sameLabel ? stripLabel(id) : labels[i], who: people.text(id),
+    scores: teachers.get(id).scores, observations: teachers.get(id).observations}));
+  const away = [p.teacher_a, p.teacher_b].find((id) => !teachers.has(id));
+  const both = `${people.text(p.teacher_a)} and ${people.text(p.teacher_b)}`;
   return h('article', {class: ['card', isNew && 'changed'], 'aria-labelledby': titleId},
     h('header', {class: 'card-head'},
-      h('h3', {id: titleId}, `${p.teacher_a} & ${p.teacher_b}`),
+      h('h3', {id: titleId}, people.el(p.teacher_a), elsewhere(p.teacher_a), ' & ', people.el(p.teacher_b),
+        elsewhere(p.teacher_b)),
       isNew ? h('span', {class: 'badge new'}, 'New pair') : null,
       p.origin === 'must_pair' ? h('span', {class: 'badge'}, 'kept on request') : null,
       h('span', {class: 'value', title: 'indicators where one can support the other'}, `value ${num(p.value)}`)),
-    h('ul', {class: 'who-line'}, h('li', {}, teacherLine(teachers.get(p.teacher_a), p.teacher_a)),
-      h('li', {}, teacherLine(teachers.get(p.teacher_b), p.teacher_b))),
+    h('ul', {class: 'who-line'}, teacherLine(page, p, p.teacher_a), teacherLine(page, p, p.teacher_b)),
     helpTable(page, p.teacher_a, p.teacher_b, p.a_helps_b),
     helpTable(page, p.teacher_b, p.teacher_a, p.b_helps_a),
-    scoreStrip({rubric, weak, strong, a: scores(p.teacher_a), b: scores(p.teacher_b), aHelpsB: p.a_helps_b,
-      bHelpsA: p.b_helps_a, focus: p.focus_indicator}),
+    alsoStrong(page, p.teacher_b, p.b_helps_a), alsoStrong(page, p.teacher_a, p.a_helps_b),
+    rows.length ? scoreStrip({rubric, weak, strong, rows, aHelpsB: p.a_helps_b, bHelpsA: p.b_helps_a,
+      focus: p.focus_indicator, aggregate: page.view.aggregate,
+      note: away ? `${people.text(away)} teaches at ${otherSchool(page, p)}; their scores are not shown.` : ''})
+      : null,
     p.focus_indicator ? h('p', {class: 'focus'}, 'Suggested focus: ',
       h('strong', {}, page.labels.get(p.focus_indicator) || p.focus_indicator)) : null,
     h('p', {class: 'why'}, p.explanation),
-    p.school_b ? h('p', {class: 'note'}, 'A pair across schools: only the state office can change it.')
-      : h('div', {class: 'actions', role: 'group', 'aria-label': `Changes for ${p.teacher_a} and ${p.teacher_b}`},
-        toggle(page, 'forbid', [p.teacher_a, p.teacher_b], 'Do not pair these two'),
-        toggle(page, 'keep', [p.teacher_a, p.teacher_b], 'Keep this pair'),
-        toggle(page, 'remove', p.teacher_a, `Remove ${p.teacher_a}`,
-          {'aria-label': `Remove ${p.teacher_a} (left the school)`}),
-        toggle(page, 'remove', p.teacher_b, `Remove ${p.teacher_b}`,
-          {'aria-label': `Remove ${p.teacher_b} (left the school)`})));
+    p.school_b ? h('p', {class: 'note'}, `A pair across schools (${people.text(away || p.teacher_b)} teaches at `
+      + `${otherSchool(page, p)}): only the state office can change it; their scores are not shown here.`)
+      : h('div', {class: 'actions', role: 'group', 'aria-label': `Changes for ${both}`},
+        toggle(page, 'forbid', [p.teacher_a, p.teacher_b], 'Do not pair these two', {title: `Do not pair ${both}`}),
+        toggle(page, 'keep', [p.teacher_a, p.teacher_b], 'Keep this pair', {title: `Keep ${both} together`}),
+        toggle(page, 'remove', p.teacher_a, `Remove ${people.text(p.teacher_a)}`,
+          {'aria-label': `Remove ${people.text(p.teacher_a)} (left the school)`}),
+        toggle(page, 'remove', p.teacher_b, `Remove ${people.text(p.teacher_b)}`,
+          {'aria-label': `Remove ${people.text(p.teacher_b)} (left the school)`})));
+}
+
+/**
+ * Where a teacher supports their partner in nothing, their own reinforcement areas, so that the card does not read
+ * as if they only had refinement areas (pairs are "reinforcement and refinement" for both).
+ */
+function alsoStrong(page, id, helps) {
+  const t = page.teachers.get(id);
+  if (helps.length || !t) return null;
+  const strong = page.rubric.indicators.filter((i) => t.scores[i.name] !== null && t.scores[i.name] !== undefined
+    && t.scores[i.name] >= page.strong).map((i) => i.label);
+  if (!strong.length) return null;
+  return h('p', {class: 'also'}, `${page.people.text(id)} brings reinforcement areas too: ${strong.join(', ')}.`);
 }
 
 function unmatchedList(page, rows) {
   if (!rows.length) return h('p', {}, 'Every teacher has a suggested pair.');
+  const {people} = page;
   return h('ul', {class: 'unmatched'}, rows.map((u) => {
     const wasPaired = page.before && page.before.paired.has(u.teacher_id);
+    const t = page.teachers.get(u.teacher_id);
     return h('li', {class: wasPaired ? 'changed' : null},
-      h('div', {}, h('strong', {}, u.teacher_id), wasPaired ? h('span', {class: 'badge new'}, 'Now without a pair')
-        : null, h('span', {class: 'muted'}, ` ${teacherFacts(page.teachers.get(u.teacher_id))}`)),
+      h('div', {}, h('strong', {}, people.name(u.teacher_id) || u.teacher_id),
+        people.name(u.teacher_id) ? h('span', {class: 'pid'}, ` (${u.teacher_id})`) : null,
+        h('span', {class: 'muted'}, t ? `: ${teacherFacts(t)}` : ''), ' ',
+        wasPaired ? h('span', {class: 'badge new'}, 'Now without a pair') : null),
       h('p', {class: 'why'}, u.reason),
-      toggle(page, 'remove', u.teacher_id, 'Remove', {'aria-label': `Remove ${u.teacher_id} (left the school)`}));
+      toggle(page, 'remove', u.teacher_id, 'Remove',
+        {'aria-label': `Remove ${people.text(u.teacher_id)} (left the school)`}));
   }));
 }
 
-function changesSection(view) {
+function changesSection(page) {
+  const {view, people} = page;
   const d = view.diff;
   if (!d || view.revision === 0) return null;
   const headingId = newId('changes');
-  const pairLine = (x) => h('li', {}, h('strong', {}, `${x.teacher_a} & ${x.teacher_b}`), `: ${x.reason}`);
+  const pairLine = (x) => h('li', {}, h('strong', {}, people.el(x.teacher_a), ' & ', people.el(x.teacher_b)),
+    `: ${x.reason}`);
   return h('section', {class: 'changes', 'aria-labelledby': headingId},
     h('h2', {id: headingId, tabindex: '-1'}, `What changed in revision ${view.revision}`),
     h('p', {}, `${d.kept.length} pair${d.kept.length === 1 ? '' : 's'} kept, ${d.broken.length} ended, `
@@ -152,7 +243,7 @@ function panel(page) {
       h('label', {for: id}, text));
   });
   const form = h('form', {class: 'panel', 'aria-labelledby': 'panel-title'},
-    h('h2', {id: 'panel-title'}, 'Ask for a new suggestion'),
+    h('h2', {id: 'panel-title', tabindex: '-1'}, 'Ask for a new suggestion'),
     h('p', {class: 'hint'}, `Choose changes on the cards (refuse a pair, keep a pair, remove a teacher who left), `
       + `then ask. The new suggestion becomes revision ${page.view.revision + 1}.`),
     h('h3', {class: 'small'}, 'Your changes'), list,
@@ -192,8 +283,26 @@ function panel(page) {
     }
     await page.reload({after: true});
   });
+  // On a tablet the panel comes after every card and the teachers without a pair: once a change is chosen, a bar
+  // stays at the bottom of the window with the way to it (CSS shows it only where the panel is not beside the cards).
+  const barText = h('span', {class: 'panel-bar-text'});
+  const bar = h('div', {class: 'panel-bar'}, barText,
+    h('button', {type: 'button', class: 'primary', onclick: () => {
+      form.scrollIntoView({block: 'start'});
+      form.querySelector('h2').focus();
+    }}, 'Review and ask'));
+  // Once the panel itself is in sight, the bar has done its job.
+  if (watching) watching.disconnect();
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) bar.classList.toggle('near', e.isIntersecting);
+  });
+  io.observe(form);
+  watching = io;
+  page.ctx.signal.addEventListener('abort', () => io.disconnect(), {once: true});
   page.refreshPanel = () => {
     const items = [...page.pending.entries()];
+    barText.textContent = `${items.length} change${items.length === 1 ? '' : 's'} chosen`;
+    bar.classList.toggle('has-changes', items.length > 0 && !page.stale);
     list.replaceChildren(...(items.length ? items.map(([key, c]) => h('li', {}, c.label, ' ',
       h('button', {type: 'button', class: 'link', 'aria-label': `Undo: ${c.label}`, onclick: () => {
         page.pending.delete(key);
@@ -204,20 +313,32 @@ function panel(page) {
     form.classList.toggle('has-changes', items.length > 0);
   };
   page.panelAlert = alert;
-  return form;
+  return {form, bar};
 }
 
-async function history(ctx, base, schoolId, box) {
+/** A teacher added by a re-match, as its request row names them. */
+function addedName(row) {
+  return String(row.teacher_name || row.name || [row.first_name, row.last_name].filter(Boolean).join(' ')).trim();
+}
+
+async function history(page, box) {
+  const {ctx, base, schoolId} = page;
   const data = await ctx.api.get(`${base}/schools/${encodeURIComponent(schoolId)}/revisions`);
+  // The history's names include teachers a re-match removed (they are no longer in the school's view).
+  const people = directory([...Object.entries(data.names || {}), ...viewNames(page.view)]);
+  const join = (parts) => parts.flatMap((x, i) => (i ? ['; ', ...x] : x));
   clear(box, h('ol', {class: 'history', start: 0}, data.revisions.map((r) => {
     const req = r.request || {};
     const asked = [];
-    for (const [a, b] of req.forbid || []) asked.push(`do not pair ${a} and ${b}`);
-    for (const [a, b] of req.keep || []) asked.push(`keep ${a} and ${b}`);
-    for (const t of req.remove || []) asked.push(`remove ${t}`);
-    for (const t of req.add || []) asked.push(`add ${t.teacher_id || 'a teacher'}`);
+    for (const [a, b] of req.forbid || []) asked.push(['do not pair ', people.el(a), ' and ', people.el(b)]);
+    for (const [a, b] of req.keep || []) asked.push(['keep ', people.el(a), ' and ', people.el(b)]);
+    for (const t of req.remove || []) asked.push(['remove ', people.el(t)]);
+    for (const t of req.add || []) {
+      asked.push(['add ', t.teacher_id ? (people.name(t.teacher_id) ? people.el(t.teacher_id)
+        : named(addedName(t), t.teacher_id)) : addedName(t) || 'a teacher']);
+    }
     return h('li', {}, h('strong', {}, `Revision ${r.revision}`), ` · ${when(r.created_at)} · key ${r.created_by}: `,
-      r.revision === 0 ? 'the run\'s suggestion' : `asked to ${asked.join('; ') || 'suggest again'}`,
+      r.revision === 0 ? 'the run\'s suggestion' : ['asked to ', asked.length ? join(asked) : 'suggest again'],
       req.note ? ` (“${req.note}”)` : '', ` → ${r.n_pairs} pairs, value ${num(r.value)}, ${r.n_unmatched} without a pair.`);
   })));
 }
@@ -230,7 +351,7 @@ async function render(ctx, runId, schoolId, page = null) {
   const rubric = await rubricFor(ctx.api, dataset.rubric);
   let siblings = [];
   if (ctx.me.role === 'principal' && ctx.me.schools.length > 1) {
-    siblings = (await ctx.api.get(`${base}/schools`)).schools.map((x) => x.school_id);
+    siblings = (await ctx.api.get(`${base}/schools`)).schools;
   }
   if (!ctx.alive()) return;
 
@@ -243,6 +364,7 @@ async function render(ctx, runId, schoolId, page = null) {
     weak: run.policy.weak_below ?? rubric.weak_below,
     strong: run.policy.strong_at_least ?? rubric.strong_at_least,
     teachers: new Map(view.teachers.map((t) => [t.teacher_id, t])),
+    people: directory(viewNames(view)),
     labels: new Map(rubric.indicators.map((i) => [i.name, i.label])),
     diffNew: new Set(view.revision > 0 && view.diff ? view.diff.new.map((x) => pairKey(x.teacher_a, x.teacher_b))
       : []),
@@ -288,32 +410,40 @@ async function render(ctx, runId, schoolId, page = null) {
     ? 'One-way pairs: the first teacher (the partner) supports the second.'
     : 'Mutual pairs: each teacher supports the other where one has a reinforcement area and the other a '
       + 'refinement area.';
-  ctx.title(`${schoolId}: suggested pairs`);
+  const school = named(view.school_name, schoolId);
+  ctx.title(`Suggested pairs · ${school}`);
+  const several = view.teachers.some((t) => Object.values(t.observations || {}).some((n) => n > 1));
+  const scores = !several ? ''
+    : view.aggregate === 'latest' ? 'Each score is the teacher\'s latest observation on that indicator ("3 obs.": '
+      + 'observed 3 times). '
+      : `Each score is the ${view.aggregate || 'mean'} of the teacher's observations on that indicator ("3 obs.": `
+        + `the ${view.aggregate || 'mean'} of 3). `;
   const reportButton = h('button', {type: 'button', onclick: () => download(ctx.api,
     `${base}/schools/${encodeURIComponent(schoolId)}/report.html`, `${schoolId}.html`)}, 'Download the report (HTML)');
   const historyBox = h('div', {}, 'Loading…');
   const details = h('details', {class: 'history-box'}, h('summary', {}, `History of this school (${view.revision + 1} `
     + `revision${view.revision === 0 ? '' : 's'})`), historyBox);
   details.addEventListener('toggle', () => {
-    if (details.open) history(ctx, base, schoolId, historyBox).catch((err) => clear(historyBox, errorBox(err)));
+    if (details.open) history(page, historyBox).catch((err) => clear(historyBox, errorBox(err)));
   }, {once: true});
 
+  const side = panel(page);
   clear(ctx.main,
     h('div', {class: 'page-head'},
-      h('h1', {}, `Suggested pairs · ${schoolId}`),
+      h('h1', {}, `Suggested pairs · ${school}`),
       h('p', {class: 'meta'}, `Revision ${view.revision} · ${view.pairs.length} pair${view.pairs.length === 1 ? '' : 's'}`
         + ` · ${nTeachers} teachers · total value ${num(view.value)}`),
       h('p', {class: 'muted'}, `Run of ${when(run.created_at)} on “${dataset.name}”. ${mode} ${rubric.title}: a `
         + `refinement area is a score below ${num(page.weak)}, a reinforcement area ${num(page.strong)} or above. `
-        + 'These are suggestions for you to review; taking part is voluntary.'),
-      siblings.length > 1 ? h('nav', {class: 'siblings', 'aria-label': 'Your schools'}, siblings.map((sid) =>
-        h('a', {href: route('pairings', runId, 'schools', sid), 'aria-current': sid === schoolId ? 'page' : null},
-          sid))) : null,
+        + `${scores}These are suggestions for you to review; taking part is voluntary.`),
+      siblings.length > 1 ? h('nav', {class: 'siblings', 'aria-label': 'Your schools'}, siblings.map((x) =>
+        h('a', {href: route('pairings', runId, 'schools', x.school_id),
+          'aria-current': x.school_id === schoolId ? 'page' : null}, named(x.school_name, x.school_id)))) : null,
       h('div', {class: 'buttons'}, reportButton)),
     staleBox,
     h('div', {class: 'school-grid'},
       h('div', {class: 'school-main'},
-        changesSection(view),
+        changesSection(page),
         h('section', {'aria-labelledby': 'pairs-title'},
           h('h2', {id: 'pairs-title'}, `Suggested pairs (${view.pairs.length})`),
           legend(page.weak, page.strong),
@@ -322,8 +452,9 @@ async function render(ctx, runId, schoolId, page = null) {
         h('section', {'aria-labelledby': 'unmatched-title'},
           h('h2', {id: 'unmatched-title'}, `Teachers without a suggested pair (${view.unmatched.length})`),
           unmatchedList(page, view.unmatched)),
-        details),
-      panel(page)));
+        details,
+        side.bar),
+      side.form));
   page.refreshPanel();
 }
 
