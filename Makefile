@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts serve key postgres chromium samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-networks: install-test
 
 bench-rollouts: install-test
 	$(BIN)/python benchmarks/rollouts.py
+
+bench-exports: install-test
+	$(BIN)/python benchmarks/exports.py
 
 samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \

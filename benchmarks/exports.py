@@ -152,13 +152,15 @@ def section(b: Bench, elapsed: float, repeats: int) -> str:
         "extra column; the workbook has a title row above the header). **today** is benchmarks/pairing.py's "
         "statewide wide file (synth's default 1 to 4 observations). *pair* rows: `matcher pair FILE --out DIR` "
         "end to end in its own process (imports, reading, solving, pairs.csv, unmatched.csv, summary.json, one "
-        "page per school); *read* rows: `read_teachers` alone in a fresh interpreter (the wall time includes "
-        "start-up and imports; the read itself is in brackets). Peak MB is the run's own peak RSS.",
+        "page per school; the CLI computes only its policy's aggregate); *read* rows: `read_teachers` alone in a "
+        "fresh interpreter, with every aggregate (mean, median, latest) as an API upload keeps them (the wall time "
+        "includes start-up and imports; the read itself is in brackets). Peak MB is the run's own peak RSS.",
         "",
         table(b),
         "",
         verdict,
-        f"- the export's pairs (ids, value, areas each can support, focus) equal its wide file's: "
+        f"- the export's pairs (ids, value, the areas each can support) equal its wide file's (the suggested focus "
+        "may differ where the wide file's 2-decimal rounding breaks a tie between two score gaps): "
         f"{', '.join(same) if same else 'NOT CHECKED'}",
         *([""] + ["Notes:", *[f"- {n}" for n in notes]] if notes else []),
         END,
