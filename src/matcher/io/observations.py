@@ -131,7 +131,3 @@ def parse_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bad = np.isnan(days) & (values != "")
     return days, bad
 
-
-def iso_date(days: float) -> str:
-    """The date of a day number from parse_dates, as YYYY-MM-DD."""
-    return dt.date.fromordinal(int(days)).isoformat()
