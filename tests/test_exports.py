@@ -457,3 +457,13 @@ def test_not_observed_in_words_is_blank_and_problems_read_down_the_file(tmp_path
     rows[1][14] = "high"  # row 3
     probs = problems_of(write_csv(tmp_path / "y.csv", HEADER, rows))
     assert [p.row for p in probs] == [3, 7]
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "bomb.xlsx", HEADER, [list(r) for r in ROWS])
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")  # the first central-directory entry: its uncompressed size is at +24
+    data[central + 24:central + 28] = (2**32 - 1).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    p = one(problems_of(path), file=str(path))
+    assert "unpacks to" in p.message and "over the limit" in p.message
