@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.teachers import TeacherTable
+from ..io.table import TEXT_FIELDS, TeacherTable
 from ..pairing.result import Pair, Unmatched
 from ..rubric import Rubric
 
@@ -19,7 +19,7 @@ def _num(x: float) -> float | None:
 
 # Per-teacher text the roster keeps when some teacher of the school has it (a roster stored before these existed,
 # or a school without them, reads as "" for everyone). The school's name is a column of dataset_schools.
-TEXT_KEYS = ("teacher_name", "email", "role", "supervisor_id")
+TEXT_KEYS = tuple(f for f in TEXT_FIELDS if f != "school_name")
 
 
 def _matrix(lines: list[list[float | None]], k: int) -> np.ndarray:
