@@ -31,6 +31,10 @@ class Settings:
     solve_workers: int = 2  # processes inside one run for the per-school solves
     auto_migrate: bool = True  # apply pending migrations at start-up
     max_rollout_replications: int = 20_000  # per design and per power-curve point of a rollout over the API
+    upload_seconds: float = 10.0  # reading and checking one dataset upload; past it the answer is 503 and it stops
+    # A running job's lease: its job process renews it every lease_seconds / 6; once it has expired, any server
+    # marks the job failed. Every server also sweeps that often for expired leases and for queued jobs left waiting.
+    lease_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -40,7 +44,9 @@ class Settings:
                 job_processes=_int("MATCHER_JOB_PROCESSES", 1, problems),
                 solve_workers=_int("MATCHER_SOLVE_WORKERS", min(2, os.cpu_count() or 1), problems),
                 auto_migrate=os.environ.get("MATCHER_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
-                max_rollout_replications=_int("MATCHER_MAX_ROLLOUT_REPLICATIONS", 20_000, problems))
+                max_rollout_replications=_int("MATCHER_MAX_ROLLOUT_REPLICATIONS", 20_000, problems),
+                upload_seconds=_int("MATCHER_UPLOAD_SECONDS", 10, problems),
+                lease_seconds=_int("MATCHER_LEASE_SECONDS", 30, problems))
         if problems:
             raise InputError(problems)
         return s

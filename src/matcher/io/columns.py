@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +61,21 @@ class ColumnMap:
     source: str = "column map"
 
     def target(self, header: str) -> str | None:
-        for key, field in self.renames:  # the exact header first, then the same header normalised
-            if key == header:
-                return field
-        norm = normalise(header)
+        exact, normalised = self._lookup
+        if header in exact:  # the exact header first, then the same header normalised
+            return exact[header]
+        return normalised.get(normalise(header))
+
+    @cached_property
+    def _lookup(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(exact key -> field, normalised key -> field), the first entry winning: one look-up per header, however
+        long the map."""
+        exact: dict[str, str] = {}
+        normalised: dict[str, str] = {}
         for key, field in self.renames:
-            if normalise(key) == norm:
-                return field
-        return None
+            exact.setdefault(key, field)
+            normalised.setdefault(normalise(key), field)
+        return exact, normalised
 
 
 def column_map_from_dict(data: Mapping[str, Any], source: str) -> ColumnMap:

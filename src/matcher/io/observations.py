@@ -5,6 +5,7 @@ latest by observation date."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,45 +79,112 @@ def aggregate(teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: 
     date: days (NaN where not given), or None without a date column; the latest score is the mean of the
     observations on a teacher's most recent date for that indicator. want: the aggregates to compute besides the
     mean (median and latest cost more than the rest of the aggregation together)."""
-    key = teacher.astype(np.int64) * k + indicator.astype(np.int64)
-    count = np.bincount(key, minlength=n * k)
-    sums = np.bincount(key, weights=value, minlength=n * k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
+    order = np.argsort(indicator, kind="stable")
+    cuts = np.searchsorted(indicator[order], np.arange(k + 1))
+
+    def column(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        seg = order[cuts[j]:cuts[j + 1]]
+        return teacher[seg], value[seg], None if date is None else date[seg]
+
+    dated = date is not None and not np.isnan(date).any()
+    return aggregate_columns(column, n, k, dated, want)
+
+
+def aggregate_columns(column: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray | None]], n: int, k: int,
+                      dated: bool, want: tuple[str, ...] = ("mean", "median", "latest")) -> Aggregates:
+    """The same, from each indicator's observations in turn: column(j) gives (teacher, value, date or None) of
+    indicator j's observations; dated: every observation has a date. Working one indicator at a time keeps the
+    memory to a few arrays as long as one column of the file (not one per score of the whole file)."""
+    count = np.zeros((n, k), dtype=np.int32)
+    mean = np.full((n, k), np.nan)
+    for j in range(k):
+        t, v, _ = column(j)
+        c = np.bincount(t, minlength=n)
+        sums = np.bincount(t, weights=v, minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[:, j] = np.where(c > 0, sums / np.maximum(c, 1), np.nan)
+        count[:, j] = c
+    several = bool(count.size and count.max() > 1)
     median = latest = None
-    several = bool(len(count) and count.max() > 1)
     if several and "median" in want:
-        s = pd.Series(value)
-        med = s.groupby(key, sort=False).median()
-        median = np.full(n * k, np.nan)
-        median[med.index.to_numpy()] = med.to_numpy()
-        median = median.reshape(n, k)
-    if several and "latest" in want:
-        if date is not None and not np.isnan(date).any():
-            newest = pd.Series(date).groupby(key, sort=False).transform("max").to_numpy()
-            on = date == newest
-            last = pd.Series(value[on]).groupby(key[on], sort=False).mean()
-            latest = np.full(n * k, np.nan)
-            latest[last.index.to_numpy()] = last.to_numpy()
-            latest = latest.reshape(n, k)
-    return Aggregates(count.reshape(n, k).astype(np.int32), mean.reshape(n, k), median, latest, several)
+        median = np.full((n, k), np.nan)
+        for j in range(k):
+            t, v, _ = column(j)
+            median[:, j] = _median(t, v, count[:, j])
+    if several and "latest" in want and dated:
+        latest = np.full((n, k), np.nan)
+        for j in range(k):
+            t, v, d = column(j)
+            assert d is not None
+            latest[:, j] = _latest(t, v, d, n)
+    return Aggregates(count, mean, median, latest, several)
 
 
-_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%B %d, %Y")
+def _median(t: np.ndarray, v: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Per teacher, the median of their values (the mean of the two middle ones for an even count)."""
+    out = np.full(len(count), np.nan)
+    if not len(t):
+        return out
+    order = np.lexsort((v, t))
+    vs = v[order]
+    starts = np.cumsum(count) - count
+    has = count > 0
+    lo = starts[has] + (count[has] - 1) // 2
+    hi = starts[has] + count[has] // 2
+    out[has] = (vs[lo] + vs[hi]) / 2
+    return out
+
+
+def _latest(t: np.ndarray, v: np.ndarray, d: np.ndarray, n: int) -> np.ndarray:
+    """Per teacher, the mean of their values on their most recent date."""
+    newest = np.full(n, -np.inf)
+    np.maximum.at(newest, t, d)
+    on = d == newest[t]
+    c = np.bincount(t[on], minlength=n)
+    sums = np.bincount(t[on], weights=v[on], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, sums / np.maximum(c, 1), np.nan)
+
+
+_MONTHS = {name: i for i, name in enumerate(("january", "february", "march", "april", "may", "june", "july",
+                                             "august", "september", "october", "november", "december"), 1)}
+_MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
+# The date formats besides ISO, as regular expressions (strptime's %m/%d/%Y, %m/%d/%y, %Y/%m/%d, %m-%d-%Y,
+# %d-%b-%Y, %d %b %Y, %b %d, %Y and %B %d, %Y), tried in that order; a cell that matches none costs one search.
+_DATE_PATTERNS = tuple((re.compile(p, re.IGNORECASE), order) for p, order in (
+    (r"(\d{1,2})/(\d{1,2})/(\d{4})", "mdY"), (r"(\d{1,2})/(\d{1,2})/(\d{2})", "mdy"),
+    (r"(\d{4})/(\d{1,2})/(\d{1,2})", "Ymd"), (r"(\d{1,2})-(\d{1,2})-(\d{4})", "mdY"),
+    (r"(\d{1,2})-([a-z]{3})-(\d{4})", "dbY"), (r"(\d{1,2})\s+([a-z]{3})\s+(\d{4})", "dbY"),
+    (r"([a-z]{3})\s+(\d{1,2}),\s+(\d{4})", "bdY"), (r"([a-z]+)\s+(\d{1,2}),\s+(\d{4})", "BdY")))
+
+
+def _pattern_date(text: str) -> dt.datetime | None:
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        parts = dict(zip(order, m.groups(), strict=True))
+        if "b" in parts or "B" in parts:
+            word = (parts.get("b") or parts["B"]).lower()
+            month = _MONTHS.get(word) if ("b" in parts) == (len(word) == 3) else None
+        else:
+            month = int(parts["m"])
+        year = int(parts["Y"]) if "Y" in parts else int(parts["y"]) + (2000 if int(parts["y"]) < 69 else 1900)
+        try:
+            return dt.datetime(year, month or 0, int(parts["d"]))
+        except ValueError:
+            continue
+    return None
 
 
 def _one_date(text: str) -> float:
     try:
         d = dt.datetime.fromisoformat(text)
     except ValueError:
-        for fmt in _DATE_FORMATS:
-            try:
-                d = dt.datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        else:
+        found = _pattern_date(text) if len(text) <= 40 else None
+        if found is None:
             return float("nan")
+        d = found
     if d.tzinfo is not None:
         d = d.astimezone(dt.UTC).replace(tzinfo=None)
     return d.toordinal() + (d - d.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() / 86400
@@ -125,9 +193,9 @@ def _one_date(text: str) -> float:
 def parse_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(days, bad): days since year 1 (with the time of day as a fraction; NaN where blank or bad) and a mask of
     non-blank cells that are not dates (ISO 2025-10-14, US 10/14/2025, or a date and time)."""
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    parsed = np.array([np.nan if u == "" else _one_date(u) for u in uniq.tolist()])
-    days = parsed[inverse]
+    inverse, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    parsed = np.array([np.nan if u == "" else _one_date(str(u)) for u in uniq.tolist()], dtype=float)
+    days = parsed[inverse] if len(values) else np.zeros(0)
     bad = np.isnan(days) & (values != "")
     return days, bad
 

@@ -12,12 +12,14 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..focus import BUNDLED_FOCUS
-from .csvfile import _cell, _lines, _numbers, _read_csv
+from .csvfile import MAX_SHOWN, FileProblems, _cell, _lines, _numbers, _read_csv, report_rows, too_long
+from .limits import MAX_ID_LENGTH, check_time
 
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
             "strengths", "needs")
 OPTIONAL = ("enrollment", "pct_poverty", "pct_ell", "pct_swd", "superintendent", "prior_partners", "new_principal",
             "accepts_new_principal", "last_network", "years_in_network", "named_schools")
+ID_COLUMNS = ("school_id", "district_id", "last_network")  # kept in 200 characters, as every id
 LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
 ROLES = ("host", "partner", "either")
 _GRADE_WORDS = {"PK": -1, "K": 0, "KG": 0}
@@ -89,9 +91,8 @@ def coordinates(df: pd.DataFrame, name: str, lines: np.ndarray, problems: list[P
     coords = {}
     for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
         vals, _ = _numbers(df, col)
-        for i in np.flatnonzero(~(np.abs(vals) <= lim)):
-            problems.append(Problem(name, f"must be a number between -{lim:g} and {lim:g}", row=int(lines[i]),
-                                    column=col, value=_cell(df, col, i)))
+        report_rows(problems, name, lines, np.flatnonzero(~(np.abs(vals) <= lim)), col,
+                    f"must be a number between -{lim:g} and {lim:g}", lambda i, c=col: _cell(df, c, i))
         coords[col] = vals
     return coords
 
@@ -101,20 +102,22 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
     path = Path(path)
     name = str(path)
     codes = set(focus_codes or BUNDLED_FOCUS)
-    problems: list[Problem] = []
+    problems = FileProblems()  # at most MAX_SHOWN per column, the rest counted
     df = _read_csv(path, problems, ("latitude", "longitude", "pct_poverty", "pct_ell", "pct_swd", "enrollment"))
     if df is None:
-        raise InputError(problems)
+        raise InputError(problems.finished())
     for c in REQUIRED:
         if c not in df:
             problems.append(Problem(name, "missing required column", row=1, column=c))
-    for c in df.columns:
-        if c not in REQUIRED + OPTIONAL:
-            close = difflib.get_close_matches(c, REQUIRED + OPTIONAL, n=1)
-            problems.append(Problem(name, "unknown column" + (f"; did you mean {close[0]!r}?" if close else ""),
-                                    row=1, column=c))
+    unknown = [c for c in df.columns if c not in REQUIRED + OPTIONAL]
+    for c in unknown[:MAX_SHOWN]:
+        close = difflib.get_close_matches(c, REQUIRED + OPTIONAL, n=1)
+        problems.append(Problem(name, "unknown column" + (f"; did you mean {close[0]!r}?" if close else ""),
+                                row=1, column=c))
+    if len(unknown) > MAX_SHOWN:
+        problems.append(Problem(name, f"... and {len(unknown) - MAX_SHOWN:,} more unknown columns", row=1))
     if problems:
-        raise InputError(problems)
+        raise InputError(problems.finished())
     lines = _lines(df)
     n = len(df)
 
@@ -123,6 +126,21 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
             return np.full(n, "", dtype=object)
         return np.asarray([str(v).strip() for v in df[col].fillna("")], dtype=object)
 
+    check_time()
+    for col in ID_COLUMNS:
+        if col in df:
+            ids = text(col)
+            for i in np.flatnonzero(too_long(ids, MAX_ID_LENGTH)):
+                problems.append(Problem(name, f"longer than {MAX_ID_LENGTH} characters (an id may have at most that "
+                                              "many)", row=int(lines[i]), column=col, value=ids[i]))
+    for col in ("prior_partners", "named_schools"):
+        if col in df:
+            lists_of_ids = text(col)
+            for i in np.flatnonzero(too_long(lists_of_ids, MAX_ID_LENGTH)):
+                for c in _codes(lists_of_ids[i]):
+                    if len(c) > MAX_ID_LENGTH:
+                        problems.append(Problem(name, f"names a school id longer than {MAX_ID_LENGTH} characters",
+                                                row=int(lines[i]), column=col, value=c))
     sid = text("school_id")
     seen: dict[str, int] = {}
     for i, s in enumerate(sid):
@@ -134,24 +152,22 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
         else:
             seen[s] = int(lines[i])
     level = text("level")
-    for i in np.flatnonzero(~np.isin(level, LEVELS)):
-        problems.append(Problem(name, f"must be one of {', '.join(LEVELS)}", row=int(lines[i]), column="level",
-                                value=level[i]))
+    report_rows(problems, name, lines, np.flatnonzero(~np.isin(level, LEVELS)), "level",
+                f"must be one of {', '.join(LEVELS)}", lambda i: level[i])
     role = np.asarray([r.lower() for r in text("role")], dtype=object)
-    for i in np.flatnonzero(~np.isin(role, ROLES)):
-        problems.append(Problem(name, f"must be one of {', '.join(ROLES)} (what the school applied as)",
-                                row=int(lines[i]), column="role", value=text("role")[i]))
+    role_text = text("role")
+    report_rows(problems, name, lines, np.flatnonzero(~np.isin(role, ROLES)), "role",
+                f"must be one of {', '.join(ROLES)} (what the school applied as)", lambda i: role_text[i])
     grades = {}
     for col in ("grade_min", "grade_max"):
         raw = text(col)
         vals = np.asarray([_grade(t) for t in raw])
-        for i in np.flatnonzero(np.isnan(vals)):
-            problems.append(Problem(name, "must be a grade from -1 (PK) or K (0) to 12", row=int(lines[i]),
-                                    column=col, value=raw[i]))
+        report_rows(problems, name, lines, np.flatnonzero(np.isnan(vals)), col,
+                    "must be a grade from -1 (PK) or K (0) to 12", lambda i, r=raw: r[i])
         grades[col] = vals
-    for i in np.flatnonzero(grades["grade_min"] > grades["grade_max"]):
-        problems.append(Problem(name, "grade_min is above grade_max", row=int(lines[i]), column="grade_min",
-                                value=f"{text('grade_min')[i]} > {text('grade_max')[i]}"))
+    gmin, gmax = text("grade_min"), text("grade_max")
+    report_rows(problems, name, lines, np.flatnonzero(grades["grade_min"] > grades["grade_max"]), "grade_min",
+                "grade_min is above grade_max", lambda i: f"{gmin[i]} > {gmax[i]}")
     coords = coordinates(df, name, lines, problems)
     shares = {}
     for col in ("pct_poverty", "pct_ell", "pct_swd"):
@@ -159,22 +175,25 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
             shares[col] = np.full(n, np.nan)
             continue
         vals, bad = _numbers(df, col)
-        for i in np.flatnonzero(bad | (vals < 0) | (vals > 1)):
-            problems.append(Problem(name, "must be a share between 0 and 1 (blank if unknown)", row=int(lines[i]),
-                                    column=col, value=_cell(df, col, i)))
+        report_rows(problems, name, lines, np.flatnonzero(bad | (vals < 0) | (vals > 1)), col,
+                    "must be a share between 0 and 1 (blank if unknown)", lambda i, c=col: _cell(df, c, i))
         shares[col] = vals
     lists = {}
+    check_time()
     for col in ("strengths", "needs"):
         parsed = [_codes(t) for t in text(col)]
         for i, got in enumerate(parsed):
             for c in got:
-                if c not in codes:
+                if c not in codes and problems.full(name, col):
+                    problems.append(Problem(name, "unknown focus area", row=int(lines[i]), column=col, value=c))
+                elif c not in codes:
                     close = [k for k in sorted(codes) if k.startswith(c) or c.startswith(k)][:1] or \
                         difflib.get_close_matches(c, sorted(codes), n=1)
                     problems.append(Problem(name, "unknown focus area" + (f"; did you mean {close[0]!r}?" if close
                                                                           else " (see PRODUCT.md for the codes)"),
                                             row=int(lines[i]), column=col, value=c))
         lists[col] = tuple(parsed)
+    check_time()
     for i in range(n):
         if role[i] == "host" and not lists["strengths"][i]:
             problems.append(Problem(name, "a host with no strengths: name the focus areas it can support others in",
@@ -202,13 +221,13 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
     if "years_in_network" in df:
         raw = text("years_in_network")
         for i, v in enumerate(raw):
-            if v and (not v.isdigit()):
+            if v and not (v.isascii() and v.isdigit() and len(v) <= 3):
                 problems.append(Problem(name, "must be a whole number of years (blank for 0)", row=int(lines[i]),
                                         column="years_in_network", value=v))
             elif v:
                 years[i] = int(v)
     if problems:
-        raise InputError(problems)
+        raise InputError(problems.finished())
     return SchoolTable(school_id=sid, name=text("name"), district_id=text("district_id"), level=level,
                        grade_min=grades["grade_min"].astype(np.int64), grade_max=grades["grade_max"].astype(np.int64),
                        latitude=coords["latitude"], longitude=coords["longitude"], role=role,

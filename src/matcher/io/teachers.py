@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, shorten
 from ..rubric import Rubric
 from .columns import (
     IDS,
@@ -25,15 +25,15 @@ from .columns import (
     normalise,
     resolve,
 )
-from .csvfile import _cell, _numbers
+from .csvfile import _cell, _numbers, parse_numbers, text_codes, too_long
 from .grades import parse_grades
-from .observations import Aggregates, aggregate, agree, group, parse_dates, text_key
+from .limits import MAX_ID_LENGTH, check_time
+from .observations import Aggregates, aggregate_columns, agree, group, parse_dates, text_key
 from .sheets import Layout, Sheet, read_sheet
 from .table import AGGREGATES, TeacherTable
 
 REQUIRED = ("teacher_id", "school_id", "subject", "grades", "years_experience")
 LONG_COLUMNS = ("teacher_id", "indicator", "score")
-MAX_ID_LENGTH = 200  # the database keeps ids in 200 characters
 MAX_TEXT_LENGTH = 300
 MAX_PROBLEMS_PER_KIND = 100  # per column and kind of problem; the rest are counted in one more problem
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -75,19 +75,31 @@ class _File:
                 column_text(self.sheet.frame[j])
         return cache[field]
 
-    def report(self, mask: np.ndarray, field: str, message: str, values: np.ndarray | None = None) -> None:
-        """A problem for each row in mask (at most MAX_PROBLEMS_PER_KIND, then one problem counting the rest)."""
+    def forget_text(self, keeping: tuple[str, ...] = ()) -> None:
+        """Let go of the fields' text computed so far (but `keeping`'s): a statewide file's is tens of MB."""
+        cache = self.__dict__.get("_text", {})
+        for name in [k for k in cache if k not in keeping]:
+            del cache[name]
+
+    def report(self, mask: np.ndarray, field: str, message: str | Callable[[str], str],
+               values: np.ndarray | Callable[[int], str] | None = None) -> None:
+        """A problem for each row in mask (at most MAX_PROBLEMS_PER_KIND, then one problem counting the rest).
+
+        values: each row's value as shown (default: the field's text), or a function of the row, asked only for
+        the rows listed; message: the same for every row, or a function of the value shown."""
         rows = np.flatnonzero(mask)
         if not len(rows):
             return
         vals = self.text(field) if values is None else values
         column = self.header_of(field)
         for i in rows[:MAX_PROBLEMS_PER_KIND].tolist():
-            self.problems.append(Problem(self.name, message, row=int(self.lines[i]), column=column,
-                                         value=str(vals[i])))
+            value = str(vals(i) if callable(vals) else vals[i])
+            self.problems.append(Problem(self.name, message(value) if callable(message) else message,
+                                         row=int(self.lines[i]), column=column, value=value))
         if len(rows) > MAX_PROBLEMS_PER_KIND:
+            what = f" ({message})" if isinstance(message, str) else ""
             self.problems.append(Problem(self.name, f"... and {len(rows) - MAX_PROBLEMS_PER_KIND:,} more rows with "
-                                                    f"the same problem ({message})", column=column))
+                                                    f"the same problem{what}", column=column))
 
 
 def column_text(col: pd.Series) -> np.ndarray:
@@ -146,21 +158,37 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
         problems.append(Problem(f.name, f"no column is an indicator of the {rubric.name} rubric (is it the right "
                                         f"rubric? rename headers with --columns); its indicators are: "
                                         f"{', '.join(rubric.indicators)}", row=f.sheet.header_row))
+    check_time()
     roster_rows = _roster_rows(f)
     scores = np.full((len(f.sheet.frame), len(rubric.indicators)), np.nan)
     for j, ind in enumerate(rubric.indicators):
         if ind in fields:
+            check_time()
             scores[:, j] = _score_column(f, ind, rubric)
+    check_time()
+    # Score columns that are all numbers live on in `scores` only (the table no longer holds them twice).
+    frame = f.sheet.frame
+    as_numbers = {f.cols.fields[ind]: j for j, ind in enumerate(rubric.indicators)
+                  if ind in fields and pd.api.types.is_float_dtype(frame[f.cols.fields[ind]])}
+    for j in as_numbers:
+        del frame[j]
     tid_codes, _ = pd.factorize(roster_rows["teacher_id"])
-    keep, warnings = _drop_repeated_rows(f, np.column_stack([tid_codes, roster_rows["date_days"], scores]))
-    t_rows = np.flatnonzero(keep)
+    keep, warnings = _drop_repeated_rows(f, [tid_codes, roster_rows["date_days"], *scores.T],
+                                         tuple(scores[:, j] for j in as_numbers.values()))
+    del tid_codes
+    check_time()
     table_fields, codes, n = _teachers_of(f, roster_rows, keep)
-    dates = roster_rows["date_days"]
-    r, c = np.nonzero(~np.isnan(scores[t_rows]))
-    obs = t_rows[r]
-    agg = aggregate_observations(f, codes[obs], c, scores[obs, c], n, len(rubric.indicators),
-                                 dates[obs] if "observation_date" in fields else None, obs, aggregate,
-                                 all_aggregates)
+    check_time()
+    dates = roster_rows["date_days"] if "observation_date" in fields else None
+    del roster_rows
+    f.forget_text(keeping=("observation_date",))
+
+    def column(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        rows = np.flatnonzero(keep & ~np.isnan(scores[:, j]))
+        return codes[rows], scores[rows, j], None if dates is None else dates[rows]
+
+    observed = keep & ~np.isnan(scores).all(axis=1)
+    agg = aggregate_observations(f, column, n, len(rubric.indicators), dates, observed, aggregate, all_aggregates)
     if problems:
         raise _located(problems)
     missing = [ind for ind in rubric.indicators if ind not in fields]
@@ -240,20 +268,29 @@ def _score_column(f: _File, field: str, rubric: Rubric) -> np.ndarray:
     """One column of scores, one per row (NaN blank); bad cells are problems, out-of-scale ones too."""
     col = f.sheet.frame[f.cols.fields[field]]
     if col.dtype == object or pd.api.types.is_string_dtype(col):  # text among the numbers
-        text = column_text(col)
-        marked = np.isin(np.char.lower(text.astype(str)), list(NOT_OBSERVED))
-        if marked.any():
+        codes, text = text_codes(col)  # each distinct cell is looked at once
+        marked_u = np.array([t.lower() in NOT_OBSERVED for t in text.tolist()], dtype=bool)
+        if marked_u.any():
+            marked = marked_u[codes]
             f.marked += int(marked.sum())
-            col = pd.Series(np.where(marked, "", text), dtype=object)
-    frame = pd.DataFrame({field: col})
-    vals, bad = _numbers(frame, field)
-    f.report(bad, field, "not a number (leave the cell blank if not observed)",
-             np.array([_cell(frame, field, i) for i in range(len(frame))], dtype=object) if bad.any() else None)
+            text = np.where(marked_u, "", text).astype(object)
+        vals_u, bad_u = parse_numbers(text)
+        vals, bad = vals_u[codes], bad_u[codes]
+
+        def shown(i: int) -> str:
+            return str(text[codes[i]])
+    else:
+        frame = pd.DataFrame({field: col})
+        vals, bad = _numbers(frame, field)
+
+        def shown(i: int) -> str:
+            return _cell(frame, field, i)
+
+    f.report(bad, field, "not a number (leave the cell blank if not observed)", shown)
     with np.errstate(invalid="ignore"):
         out = (vals < rubric.scale_min) | (vals > rubric.scale_max)
     if out.any():
-        f.report(out, field, f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}",
-                 np.array([_cell(frame, field, i) for i in range(len(frame))], dtype=object))
+        f.report(out, field, f"score outside the rubric scale {rubric.scale_min:g} to {rubric.scale_max:g}", shown)
         vals[out] = np.nan
     return vals
 
@@ -275,16 +312,14 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
             f.report(out[fld] == "", fld, "must not be blank")
     for fld in (*IDS, "teacher_name", "first_name", "last_name", "school_name", "email", "role", "observer"):
         limit = MAX_ID_LENGTH if fld in IDS else MAX_TEXT_LENGTH
-        if fld in f.cols.fields and n and max(map(len, set(out[fld].tolist()))) > limit:
-            long = np.array([len(x) > limit for x in out[fld].tolist()], dtype=bool)
-            if long.any():
-                f.report(long, fld, f"longer than {limit} characters",
-                         np.asarray([x[:40] + "..." for x in out[fld].tolist()], dtype=object))
+        if fld in f.cols.fields and n:
+            f.report(too_long(out[fld], limit), fld, f"longer than {limit} characters"
+                     + (" (an id may have at most that many)" if fld in IDS else ""))
     out["subject"] = np.asarray([s.lower() for s in out["subject"].tolist()], dtype=object)
     masks = np.zeros(n, dtype=np.int64)
     grades = out["grades"]
     if n:
-        uniq, inverse = np.unique(grades.astype(str), return_inverse=True)
+        inverse, uniq = text_codes(pd.Series(grades, dtype=object))
         parsed = np.zeros(len(uniq), dtype=np.int64)
         bad_u = np.zeros(len(uniq), dtype=bool)
         for u, text in enumerate(uniq.tolist()):
@@ -304,7 +339,7 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
             bad |= years < 0
         years[bad] = np.nan
         f.report(bad, "years_experience", "must be a number of years >= 0 (or blank if unknown)",
-                 np.array([_cell(frame, "y", i) for i in range(n)], dtype=object) if bad.any() else None)
+                 lambda i: _cell(frame, "y", i))
         out["years"] = years
     else:
         out["years"] = np.full(n, np.nan)
@@ -322,31 +357,38 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
     return out
 
 
-def _drop_repeated_rows(f: _File, key: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+def _drop_repeated_rows(f: _File, key: list[np.ndarray] | None = None, more: tuple[np.ndarray, ...] = ()
+                        ) -> tuple[np.ndarray, list[str]]:
     """Rows that repeat an earlier row cell for cell (an export listing an observation twice) count once.
 
-    key: numbers per row that equal rows share (teacher, date, scores); only rows repeating an earlier row's key
-    are compared cell for cell, which spares hashing every column of a statewide export."""
+    key: columns of numbers that equal rows share (teacher, date, scores; default: every column's cells); only
+    rows repeating an earlier row's key are compared cell for cell, column by column, which spares hashing every
+    column of a statewide export and never copies the table. more: columns compared besides the table's (its
+    numeric score columns, once taken out of it)."""
     frame = f.sheet.frame
     n = len(frame)
     if n < 2:
         return np.ones(n, dtype=bool), []
-    if key is None:
-        dup = frame.duplicated(keep="first").to_numpy()
-    else:
-        h = np.zeros(n, dtype=np.uint64)
-        for j in range(key.shape[1]):  # one 64-bit hash per row; a collision only adds a row to compare
-            h = (h * np.uint64(1_000_003)) ^ pd.util.hash_array(np.nan_to_num(key[:, j].astype(float), nan=-1e300))
-        codes, _ = pd.factorize(h)
-        first = np.full(codes.max() + 1, n, dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(n))
-        ref = first[codes]
-        cand = np.flatnonzero(ref != np.arange(n))
-        dup = np.zeros(n, dtype=bool)
-        if len(cand):
-            same = (frame.iloc[cand].reset_index(drop=True) == frame.iloc[ref[cand]].reset_index(drop=True)) | \
-                (frame.iloc[cand].isna().reset_index(drop=True) & frame.iloc[ref[cand]].isna().reset_index(drop=True))
-            dup[cand[same.all(axis=1).to_numpy()]] = True
+    h = np.zeros(n, dtype=np.uint64)
+    columns = key if key is not None else (pd.factorize(frame[j])[0] for j in frame.columns)
+    for col in columns:  # one 64-bit hash per row; a collision only adds a row to compare
+        check_time()
+        h = (h * np.uint64(1_000_003)) ^ pd.util.hash_array(np.nan_to_num(np.asarray(col, dtype=float),
+                                                                          nan=-1e300))
+    codes, _ = pd.factorize(h)
+    del h
+    first = np.full(codes.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    ref = first[codes]
+    cand = np.flatnonzero(ref != np.arange(n))
+    dup = np.zeros(n, dtype=bool)
+    if len(cand):
+        same = np.ones(len(cand), dtype=bool)
+        for col in [*(frame[j] for j in frame.columns), *(pd.Series(m) for m in more)]:
+            check_time()
+            a, b = col.iloc[cand].to_numpy(), col.iloc[ref[cand]].to_numpy()
+            same &= (a == b) | (pd.isna(a) & pd.isna(b))
+        dup[cand[same]] = True
     if not dup.any():
         return np.ones(n, dtype=bool), []
     rows = f.lines[dup]
@@ -375,8 +417,9 @@ def _teachers_of(f: _File, rows: dict[str, np.ndarray], keep: np.ndarray
             tid = out["teacher_id"][codes_kept[a.conflicts]]
             for i, r, t in list(zip(a.conflicts.tolist(), ref.tolist(), tid.tolist(), strict=True)
                                 )[:MAX_PROBLEMS_PER_KIND]:
-                f.problems.append(Problem(f.name, f"teacher {t} has {shown[i]!r} here but {shown[r]!r} on row "
-                                                  f"{int(lines[r])}; a teacher's rows must agree",
+                f.problems.append(Problem(f.name, f"teacher {shorten(t)} has {shorten(str(shown[i]))!r} here but "
+                                                  f"{shorten(str(shown[r]))!r} on row {int(lines[r])}; a teacher's "
+                                                  "rows must agree",
                                           row=int(lines[i]), column=f.header_of(fld), value=str(shown[i])))
             if len(a.conflicts) > MAX_PROBLEMS_PER_KIND:
                 f.problems.append(Problem(f.name, f"... and {len(a.conflicts) - MAX_PROBLEMS_PER_KIND:,} more rows "
@@ -397,8 +440,8 @@ def _teachers_of(f: _File, rows: dict[str, np.ndarray], keep: np.ndarray
     oc = rows["opt_code"][kept]
     out["opt_out"] = check("opt_out", oc, oc < 0, rows["opt_out"][kept], missing=0) == 1
     named = out["teacher_name"] != ""
-    both = np.char.strip(np.char.add(np.char.add(out["first_name"].astype(str), " "),
-                                     out["last_name"].astype(str))).astype(object) if n else out["teacher_name"]
+    both = np.array([f"{a} {b}".strip() for a, b in zip(out["first_name"].tolist(), out["last_name"].tolist(),
+                                                           strict=True)], dtype=object)
     out["teacher_name"] = np.where(named, out["teacher_name"], both).astype(object)
     _check_school_names(f, out)
     return out, codes, n
@@ -416,26 +459,27 @@ def _check_school_names(f: _File, out: dict[str, np.ndarray]) -> None:
     for i in a.conflicts[:MAX_PROBLEMS_PER_KIND].tolist():
         ref = named[a.first_row[codes[i]]]
         t, t0 = out["teacher_id"][named[i]], out["teacher_id"][ref]
-        f.problems.append(Problem(f.name, f"school {out['school_id'][named[i]]} is named "
-                                          f"{out['school_name'][named[i]]!r} for teacher {t} but "
-                                          f"{out['school_name'][ref]!r} for teacher {t0}; a school has one name",
+        f.problems.append(Problem(f.name, f"school {shorten(out['school_id'][named[i]])} is named "
+                                          f"{shorten(out['school_name'][named[i]])!r} for teacher {shorten(t)} but "
+                                          f"{shorten(out['school_name'][ref])!r} for teacher {shorten(t0)}; a "
+                                          "school has one name",
                                   column=f.header_of("school_name"), value=str(out["school_name"][named[i]])))
 
 
-def aggregate_observations(f: _File, teacher: np.ndarray, indicator: np.ndarray, value: np.ndarray, n: int,
-                           k: int, date: np.ndarray | None, rows: np.ndarray, method: str,
+def aggregate_observations(f: _File, column: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+                           n: int, k: int, date: np.ndarray | None, observed: np.ndarray, method: str,
                            all_aggregates: bool = True) -> Aggregates:
-    """Aggregate the observations; with method latest and several observations of a score, every observation
-    needs a date (rows without one are problems)."""
-    agg = aggregate(teacher, indicator, value, n, k, date, AGGREGATES if all_aggregates else (method,))
+    """Aggregate the observations (column(j): teacher, value and date of indicator j's observations; date: each
+    row's, or None without a date column; observed: the rows that are observations); with method latest and
+    several observations of a score, every observation needs a date (rows without one are problems)."""
+    dated = date is not None and not np.isnan(date[observed]).any()
+    agg = aggregate_columns(column, n, k, dated, AGGREGATES if all_aggregates else (method,))
     if method == "latest" and agg.several and agg.latest is None:
         if date is None:
             f.problems.append(Problem(f.name, "aggregate = 'latest' needs an observation_date column (or use mean "
                                               "or median)", column="observation_date"))
         else:  # rows whose date is not a date have their problem already
-            mask = np.zeros(len(f.sheet.frame), dtype=bool)
-            mask[rows[np.isnan(date)]] = True
-            mask &= f.text("observation_date") == ""
+            mask = observed & np.isnan(date) & (f.text("observation_date") == "")
             f.report(mask, "observation_date", "aggregate = 'latest' needs the date of every observation")
     return agg
 
@@ -501,26 +545,36 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     row_of = {x: i for i, x in enumerate(t["teacher_id"].tolist())}
     ti = pd.Series(tid).map(row_of).to_numpy(dtype=float)
     ind_vocab = Vocabulary({}, rubric, True)
-    uniq, inverse = np.unique(ind.astype(str), return_inverse=True)
+    inverse, uniq = text_codes(pd.Series(ind, dtype=object))
     col_u = np.array([_indicator_index(rubric, ind_vocab, u) for u in uniq.tolist()], dtype=np.int64)
     ci = col_u[inverse] if len(ind) else np.zeros(0, dtype=np.int64)
     s.report(np.isnan(ti) & (tid != ""), "teacher_id", f"teacher_id not in the roster {r.name}")
     s.report(tid == "", "teacher_id", "must not be blank")
-    for u in np.flatnonzero(col_u < 0).tolist():
-        hint = ind_vocab.suggest(uniq[u])
-        s.report(inverse == u, "indicator", f"unknown indicator for the {rubric.name} rubric"
-                                            + (f"; {hint}" if hint else ""))
+    check_time()
+
+    def unknown(value: str) -> str:
+        hint = ind_vocab.suggest(value)
+        return f"unknown indicator for the {rubric.name} rubric" + (f"; {hint}" if hint else "")
+
+    s.report(ci < 0, "indicator", unknown)
     dates = None
     if "observation_date" in s.cols.fields:
         dates, bad_d = parse_dates(s.text("observation_date"))
         s.report(bad_d, "observation_date", "not a date (use 2025-10-14 or 10/14/2025)")
     if problems:
         raise _located(problems)
+    check_time()
     s_keep, s_warn = _drop_repeated_rows(s)
     good = s_keep & ~np.isnan(vals)
-    agg = aggregate_observations(s, ti[good].astype(np.int64), ci[good], vals[good], n, k,
-                                 dates[good] if dates is not None else None, np.flatnonzero(good), method,
-                                 all_aggregates)
+    by_indicator = np.flatnonzero(good)[np.argsort(ci[good], kind="stable")]
+    cuts = np.searchsorted(ci[by_indicator], np.arange(k + 1))
+
+    def column(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        rows = by_indicator[cuts[j]:cuts[j + 1]]
+        return ti[rows].astype(np.int64), vals[rows], None if dates is None else dates[rows]
+
+    check_time()
+    agg = aggregate_observations(s, column, n, k, dates, good, method, all_aggregates)
     if problems:
         raise _located(problems)
     return _table(rubric, r, t, agg, method, codes, keep, r.sheet.warnings + s.sheet.warnings

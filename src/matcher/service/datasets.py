@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,19 +61,28 @@ def _upload_name(stem: str, filename: str) -> str:
     return f"{stem}{suffix}" if suffix in EXCEL_SUFFIXES else f"{stem}.csv"
 
 
-def read_upload(data: bytes, filename: str, rubric: Rubric, roster: tuple[bytes, str] | None = None, *,
-                columns: ColumnMap | None = None, sheet: str | None = None, strict: bool = False,
+def _placed(data: bytes | Path, path: Path) -> Path:
+    """The upload at `path`: bytes are written there; a file already on disk (the API saves uploads as they
+    arrive, never holding them in memory) is linked."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.symlink_to(Path(data).resolve())
+    return path
+
+
+def read_upload(data: bytes | Path, filename: str, rubric: Rubric, roster: tuple[bytes | Path, str] | None = None,
+                *, columns: ColumnMap | None = None, sheet: str | None = None, strict: bool = False,
                 school_names: dict[str, str] | None = None) -> TeacherTable:
-    """A teacher file sent over HTTP (CSV or Excel; wide, or long beside a roster), read exactly as the CLI reads
-    files; school names from a schools file fill in those the teacher file does not give."""
+    """A teacher file sent over HTTP (CSV or Excel; wide, or long beside a roster; its bytes, or the file they were
+    saved to), read exactly as the CLI reads files; school names from a schools file fill in those the teacher
+    file does not give."""
     with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
         folder = Path(tmp)
-        path = folder / _upload_name("teachers", filename)
-        path.write_bytes(data)
+        path = _placed(data, folder / _upload_name("teachers", filename))
         roster_path = None
         if roster is not None:
-            roster_path = folder / _upload_name("roster", roster[1])
-            roster_path.write_bytes(roster[0])
+            roster_path = _placed(roster[0], folder / _upload_name("roster", roster[1]))
         try:
             table = read_teachers(path, rubric, roster_path, columns=columns, sheet=sheet, strict=strict)
         except InputError as exc:
@@ -121,11 +130,12 @@ def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows"
             raise _relabel(exc, path, name, rows=True) from None
 
 
-def read_coords(data: bytes, filename: str, names: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
-    """Coordinates from an uploaded schools file (and its school names, added to `names`)."""
+def read_coords(data: bytes | Path, filename: str, names: dict[str, str] | None = None
+                ) -> dict[str, tuple[float, float]]:
+    """Coordinates from an uploaded schools file (its bytes, or the file they were saved to; and its school names,
+    added to `names`)."""
     with tempfile.TemporaryDirectory(prefix="matcher-schools-") as tmp:
-        path = Path(tmp) / "schools.csv"
-        path.write_bytes(data)
+        path = _placed(data, Path(tmp) / "schools.csv")
         try:
             return read_school_coords(path, names)
         except InputError as exc:
@@ -141,15 +151,20 @@ def store_dataset(engine: Engine, caller: Caller, table: TeacherTable, *, kind: 
     sid_sorted = table.school_id[order]
     cuts = np.flatnonzero(sid_sorted[1:] != sid_sorted[:-1]) + 1
     names = table.school_names
-    schools = []
-    for rows in np.split(order, cuts):
-        sid = str(table.school_id[rows[0]])
-        lat, lon = (coords or {}).get(sid, (None, None))
-        schools.append({"school_id": sid, "n_teachers": len(rows), "latitude": lat, "longitude": lon,
-                        "roster": roster_of(table, rows), "name": names.get(sid) or None})
+    several = table.several_observations  # once, not once per school
+    groups = np.split(order, cuts) if len(table) else []
+
+    def schools() -> Iterator[dict[str, Any]]:  # made as they are inserted, so a statewide upload never holds all
+        for rows in groups:
+            sid = str(table.school_id[rows[0]])
+            lat, lon = (coords or {}).get(sid, (None, None))
+            yield {"school_id": sid, "n_teachers": len(rows), "latitude": lat, "longitude": lon,
+                   "roster": roster_of(table, rows, several), "name": names.get(sid) or None}
+
     with engine.begin() as conn:
         return repo.insert_dataset(conn, kind=kind, name=name, rubric=rubric, n_teachers=len(table),
-                                   warnings=list(table.warnings), synthetic=synthetic, caller=caller, schools=schools)
+                                   n_schools=len(groups), warnings=list(table.warnings), synthetic=synthetic,
+                                   caller=caller, schools=schools())
 
 
 def synthetic_district(n_schools: int, mean_size: float, seed: int, rubric: Rubric

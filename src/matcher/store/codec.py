@@ -26,12 +26,12 @@ def _matrix(lines: list[list[float | None]], k: int) -> np.ndarray:
     return np.asarray([[np.nan if s is None else s for s in line] for line in lines], dtype=float).reshape(-1, k)
 
 
-def roster_of(table: TeacherTable, rows: np.ndarray) -> dict[str, Any]:
+def roster_of(table: TeacherTable, rows: np.ndarray, several: bool | None = None) -> dict[str, Any]:
     """The given rows of the table as column lists (NaN as null), with their positions in the table.
 
     Observation counts and the other aggregates' scores are kept only when some score of the table rests on
-    several observations: with one observation per score they are implied by the scores, and a statewide roster
-    stays small."""
+    several observations (`several`: table.several_observations, given when the caller knows it): with one
+    observation per score they are implied by the scores, and a statewide roster stays small."""
     out: dict[str, Any] = {
         "row": [int(r) for r in rows],
         "teacher_id": table.teacher_id[rows].tolist(),
@@ -50,7 +50,7 @@ def roster_of(table: TeacherTable, rows: np.ndarray) -> dict[str, Any]:
             out[key] = values
     if table.extras:
         out["extras"] = {c: v[rows].tolist() for c, v in table.extras}
-    if table.several_observations:
+    if table.several_observations if several is None else several:
         out["n_obs"] = table.n_obs[rows].tolist()
         out["other_scores"] = {a: [[_num(x) for x in line] for line in sc[rows].tolist()]
                                for a, sc in table.other_scores}

@@ -54,16 +54,26 @@ def new_id() -> str:
 
 # Datasets -----------------------------------------------------------------------------------------------------
 
-def insert_dataset(conn: Connection, *, kind: str, name: str, rubric: str, n_teachers: int, warnings: list[str],
-                   synthetic: dict[str, Any] | None, caller: Caller,
+SCHOOLS_PER_INSERT = 100
+
+
+def insert_dataset(conn: Connection, *, kind: str, name: str, rubric: str, n_teachers: int, n_schools: int,
+                   warnings: list[str], synthetic: dict[str, Any] | None, caller: Caller,
                    schools: Iterable[dict[str, Any]]) -> str:
-    """schools: dicts of school_id, n_teachers, latitude, longitude, roster and (optional) name."""
+    """schools: dicts of school_id, n_teachers, latitude, longitude, roster and (optional) name, inserted
+    SCHOOLS_PER_INSERT at a time (they may be made as they go: a statewide roster is never held whole)."""
     ident = new_id()
-    rows = [{"name": None, **s, "dataset_id": ident} for s in schools]
     conn.execute(insert(datasets).values(id=ident, kind=kind, name=name, rubric=rubric, n_teachers=n_teachers,
-                                         n_schools=len(rows), warnings=warnings, synthetic=synthetic,
+                                         n_schools=n_schools, warnings=warnings, synthetic=synthetic,
                                          created_at=now(), created_by=caller.key_id))
-    conn.execute(insert(dataset_schools), rows)
+    batch: list[dict[str, Any]] = []
+    for s in schools:
+        batch.append({"name": None, **s, "dataset_id": ident})
+        if len(batch) == SCHOOLS_PER_INSERT:
+            conn.execute(insert(dataset_schools), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(dataset_schools), batch)
     return ident
 
 

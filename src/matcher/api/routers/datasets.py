@@ -4,6 +4,9 @@ one's scope."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,15 +15,19 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ...errors import InputError, Problem
+from ...errors import DeadlineError, InputError, Problem, shorten
 from ...io.columns import column_map_from_dict
+from ...io.table import TeacherTable
+from ...rubric import Rubric
 from ...service import datasets as svc
 from ...store import repo
 from ...store.keys import Caller
-from ..deps import CallerDep, EngineDep, check_dataset, require, school_scope
+from ..deps import CallerDep, EngineDep, SettingsDep, check_dataset, require, school_scope
 from ..errors import RESPONSES
-from ..schemas import DatasetList, DatasetOut, RowsIn, SchoolCount, SyntheticIn
+from ..limits import MAX_JSON_ROWS_BYTES, deadline_response, within_deadline
+from ..schemas import DatasetList, DatasetOut, ErrorOut, RowsIn, SchoolCount, SyntheticIn
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=RESPONSES)
 
@@ -83,50 +90,83 @@ def _out(conn: Any, row: Any, scope: frozenset[str] | None) -> DatasetOut:
                                for s in schools])
 
 
-async def _file(form: Any, field: str) -> tuple[bytes, str] | None:
+async def _file(form: Any, field: str, folder: Path) -> tuple[Path, str] | None:
+    """The form's file part, saved to `folder` as it is copied out of the form (never held in memory whole)."""
     item = form.get(field)
     if item is None or item == "":
         return None
     if not isinstance(item, UploadFile):
         raise InputError([Problem("request", "must be a file part", column=field)])
-    return await item.read(), item.filename or field
+    path = folder / field
+    await run_in_threadpool(_save, item, path)
+    return path, shorten(item.filename or field, 200, 150)
 
 
-@router.post("", status_code=201, response_model=DatasetOut, openapi_extra={"requestBody": {
+def _save(item: UploadFile, path: Path) -> None:
+    item.file.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(item.file, out, 1 << 20)
+
+
+_TOO_SLOW = {503: {"model": ErrorOut, "description": "the upload could not be read and checked within "
+                                                     "MATCHER_UPLOAD_SECONDS (nothing was stored)"}}
+
+
+@router.post("", status_code=201, response_model=DatasetOut, responses=_TOO_SLOW, openapi_extra={"requestBody": {
     "required": True, "content": {"multipart/form-data": {"schema": _UPLOAD_FORM},
                                   "application/json": {"schema": RowsIn.model_json_schema()}}}})
-async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep) -> DatasetOut:
+async def create_dataset(request: Request, caller: CallerDep, engine: EngineDep, settings: SettingsDep) -> Any:
     """Upload teachers as a CSV or Excel file (multipart) or as JSON rows; validated like `matcher pair` validates
-    files (labelled headers, one row per observation, names; `columns`, `sheet` and `strict` as the CLI's flags)."""
+    files (labelled headers, one row per observation, names; `columns`, `sheet` and `strict` as the CLI's flags).
+    Reading and checking it may take MATCHER_UPLOAD_SECONDS (503 past that, and the work stops)."""
     require(caller, "state")
     ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        file = await _file(form, "file")
-        if file is None:
-            raise InputError([Problem("request", "a teacher CSV is required", column="file")])
-        roster, schools = await _file(form, "roster"), await _file(form, "schools")
-        rubric_name = str(form.get("rubric") or "team")
-        name = str(form.get("name") or file[1]).replace("\x00", "")[:300]
-        await form.close()
-        options = _reading_options(form)
-        return await run_in_threadpool(_ingest, engine, caller, name, rubric_name, file, roster, schools, None,
-                                       options)
-    if ctype.startswith("application/json"):
-        try:
-            body = RowsIn.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-        return await run_in_threadpool(_ingest, engine, caller, body.name, body.rubric, None, None, None, body.rows)
-    raise InputError([Problem("request", "send multipart/form-data (a CSV file) or application/json (rows)",
-                              column="content-type", value=ctype[:100])])
+    seconds = settings.upload_seconds
+    try:
+        if ctype.startswith("multipart/form-data"):
+            with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
+                folder = Path(tmp)
+                form = await request.form()
+                try:
+                    file = await _file(form, "file", folder)
+                    if file is None:
+                        raise InputError([Problem("request", "a teacher CSV is required", column="file")])
+                    roster, schools = await _file(form, "roster", folder), await _file(form, "schools", folder)
+                    rubric_name = str(form.get("rubric") or "team")
+                    name = str(form.get("name") or file[1]).replace("\x00", "")[:300]
+                    options = _reading_options(form)
+                finally:
+                    await form.close()
+                rubric = svc.rubric_named(rubric_name)
+                table, coords = await within_deadline(
+                    seconds, lambda: _read(rubric, file, roster, schools, None, options))
+        elif ctype.startswith("application/json"):
+            raw = await request.body()
+            if len(raw) > MAX_JSON_ROWS_BYTES:
+                raise StarletteHTTPException(413, f"JSON rows are for small datasets: at most "
+                                                  f"{MAX_JSON_ROWS_BYTES / 2**20:g} MB; upload a larger one as a "
+                                                  "CSV file (multipart/form-data)")
+            try:
+                body = RowsIn.model_validate_json(raw)
+            except ValidationError as exc:
+                raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+            del raw
+            rubric = svc.rubric_named(body.rubric)
+            name, rubric_name = body.name, body.rubric
+            table, coords = await within_deadline(seconds, lambda: _read(rubric, None, None, None, body.rows))
+        else:
+            raise InputError([Problem("request", "send multipart/form-data (a CSV file) or application/json (rows)",
+                                      column="content-type", value=ctype[:100])])
+    except DeadlineError as exc:
+        return deadline_response(exc)
+    return await run_in_threadpool(_store, engine, caller, name, rubric_name, table, coords)
 
 
-def _ingest(engine: Engine, caller: Caller, name: str, rubric_name: str, file: tuple[bytes, str] | None,
-            roster: tuple[bytes, str] | None, schools: tuple[bytes, str] | None,
-            rows: list[dict[str, Any]] | None, options: dict[str, Any] | None = None) -> DatasetOut:
-    """Validate and store (in a worker thread: reading a statewide file takes a second or two)."""
-    rubric = svc.rubric_named(rubric_name)
+def _read(rubric: Rubric, file: tuple[Path, str] | None, roster: tuple[Path, str] | None,
+          schools: tuple[Path, str] | None, rows: list[dict[str, Any]] | None,
+          options: dict[str, Any] | None = None) -> tuple[TeacherTable, dict[str, tuple[float, float]] | None]:
+    """Validate (in a worker thread, under the upload limits and deadline: reading a statewide file takes a few
+    seconds); every problem of every part at once."""
     problems: list[Problem] = []
     table = coords = None
     school_names: dict[str, str] = {}
@@ -141,6 +181,12 @@ def _ingest(engine: Engine, caller: Caller, name: str, rubric_name: str, file: t
         problems += exc.problems
     if problems or table is None:
         raise InputError(problems)
+    return table, coords
+
+
+def _store(engine: Engine, caller: Caller, name: str, rubric_name: str, table: TeacherTable,
+           coords: dict[str, tuple[float, float]] | None) -> DatasetOut:
+    """Store a validated table (not under the deadline: a table read in time is stored whole, or not at all)."""
     ident = svc.store_dataset(engine, caller, table, kind="upload", name=name, rubric=rubric_name, coords=coords)
     repo.audit(engine, caller, "dataset.create", f"dataset/{ident}", 201,
                {"name": name, "rubric": rubric_name, "n_teachers": len(table), "n_schools": table_schools(table)})
