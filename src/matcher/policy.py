@@ -46,6 +46,15 @@ class Policy:
     def replace(self, **changes: Any) -> Policy:
         return dataclasses.replace(self, **changes)
 
+    def lists_within(self, teachers: set[str] | frozenset[str]) -> Policy:
+        """The policy with do_not_pair and must_pair cut to the entries whose two teachers are both among
+        `teachers`: the lists constrain only the teachers they name, so a part of the data (one school's re-match,
+        a rollout's draw) is neither refused for, nor told about, entries on other teachers."""
+        if not (self.do_not_pair or self.must_pair):
+            return self
+        return self.replace(**{k: tuple(p for p in getattr(self, k) if p[0] in teachers and p[1] in teachers)
+                               for k in ("do_not_pair", "must_pair")})
+
     @property
     def soft_preferences(self) -> bool:
         return self.subject in ("prefer_same", "prefer_cross") or self.grade in ("prefer_same", "prefer_cross")

@@ -28,6 +28,7 @@ ARTIFACTS = Path(os.environ.get("MATCHER_TEST_ARTIFACTS", ROOT / "test-artifacts
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 MARKUP_SCHOOL = "S9001"  # the school of the small uploads with hostile names (principal9's)
+ODD_SCHOOL = "../North/Elem 7"  # a school id with "/", ".." and a space (principal_odd's): reached by its key
 
 
 @dataclass
@@ -90,7 +91,8 @@ def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
             "principal": create_key(engine, "principal", ["S0001"], label="Lincoln Bend"),
             "principal2": create_key(engine, "principal", ["S0002", "S0003"]),
             # A school of its own for the tests that upload small files of hostile or missing names.
-            "principal9": create_key(engine, "principal", [MARKUP_SCHOOL])}
+            "principal9": create_key(engine, "principal", [MARKUP_SCHOOL]),
+            "principal_odd": create_key(engine, "principal", [ODD_SCHOOL])}
     engine.dispose()
     server = Server(url, folder / "server.log")
     failure: list[BaseException] = []

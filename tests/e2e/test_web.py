@@ -12,9 +12,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from matcher.io.file_keys import file_key
 from matcher.web import STATIC
 
-from .conftest import MARKUP_SCHOOL, SAMPLES, TABLET, Site, shot, sign_in
+from .conftest import MARKUP_SCHOOL, ODD_SCHOOL, SAMPLES, TABLET, Site, shot, sign_in
 
 UNSAFE = r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write|localStorage\s*[.\[]"
 
@@ -388,7 +389,7 @@ HOSTILE = "<b>x</b>"
 HOSTILE_2 = "O'Brien, \"Pat\" <img src=x onerror=alert(1)>"
 
 
-def hostile_csv() -> str:
+def hostile_csv(school: str = MARKUP_SCHOOL) -> str:
     """A tiny school whose names are markup, quotes and commas; two teachers who share a name (in different case)
     and one without a name. T1 and T2 pair on two indicators, T3 and T4 on one; T5 has no areas."""
     out = io.StringIO()
@@ -400,7 +401,7 @@ def hostile_csv() -> str:
                 ["T3", "Pat Lee", "ela", "4", "8", 3, 3, 4.5],
                 ["T4", "PAT  LEE", "ela", "4", "2", 3, 3, 2],
                 ["T5", "", "science", "3", "5", 3, 3, 3]):
-        w.writerow([row[0], MARKUP_SCHOOL, HOSTILE_SCHOOL, *row[1:]])
+        w.writerow([row[0], school, HOSTILE_SCHOOL, *row[1:]])
     return out.getvalue()
 
 
@@ -444,6 +445,29 @@ def test_names_with_markup_are_text(site: Site, page: Page) -> None:
     page.get_by_label("Find a school").fill("<script>")
     expect(table.locator("tbody th a")).to_have_text(HOSTILE_SCHOOL)
     assert not dialogs
+
+
+def test_a_school_id_with_slashes_and_dots_works_on_the_page(site: Site, page: Page) -> None:
+    r = site.client.post(f"{site.url}/v1/datasets", files={"file": ("odd.csv", hostile_csv(ODD_SCHOOL), "text/csv")},
+                         headers=site.headers("state"))
+    assert r.status_code == 201, r.text
+    run = site.new_run(dataset_id=r.json()["id"])
+    key = file_key(ODD_SCHOOL)
+    sign_in(page, site, "principal_odd")
+    school = f"{HOSTILE_SCHOOL} ({ODD_SCHOOL})"
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Suggested pairs · {school}")
+    assert page.url.endswith(f"#/pairings/{run}/schools/{key}")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the report (HTML)").click()
+    assert download.value.suggested_filename == f"{key}.html"
+    assert "Suggested teacher pairs for" in Path(download.value.path()).read_text(encoding="utf-8")
+    # A re-match of the school works too: T5 left.
+    page.get_by_role("button", name="Remove T5 (left the school)").click()
+    page.get_by_role("button", name="Ask for a new suggestion").click()
+    expect(page.locator("p.meta")).to_contain_text("Revision 1")
+    after = site.get(f"/v1/pairings/{run}/schools/{key}", "principal_odd").json()
+    assert (after["school_id"], after["revision"]) == (ODD_SCHOOL, 1)
+    assert "T5" not in {t["teacher_id"] for t in after["teachers"]}
 
 
 def test_pair_across_schools_names_the_other_school(site: Site, page: Page) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
@@ -59,6 +59,11 @@ JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+SchoolRef = Annotated[str, Path(description="the school's `key` (as listings give it), or its id: ids of capital "
+                                          "letters, digits, '_', '-' and '.' are their own keys; other ids (with "
+                                          "'/', '..', spaces or small letters) are reached by their key")]
+
+
 # Who may see what ----------------------------------------------------------------------------------------------
 
 def require(caller: Caller, *roles: str) -> None:
@@ -74,10 +79,14 @@ def check_dataset(conn: Connection, caller: Caller, dataset: Any) -> None:
         raise Forbidden("this dataset holds none of your schools")
 
 
-def check_school(conn: Connection, caller: Caller, dataset: Any, school_id: str) -> None:
+def check_school(conn: Connection, caller: Caller, dataset: Any, ref: str) -> str:
+    """The school a URL's {school} names (its key or its id, io.file_keys), if the caller may see it; the refusal
+    repeats the ref as sent, never the school it stands for."""
     check_dataset(conn, caller, dataset)
+    school_id = repo.school_of_ref(conn, dataset.id, ref)
     if not caller.sees_school(school_id):
-        raise Forbidden(f"this key is for {', '.join(sorted(caller.schools))}; not for school {school_id!r}")
+        raise Forbidden(f"this key is for {', '.join(sorted(caller.schools))}; not for school {ref!r}")
+    return school_id
 
 
 def school_scope(caller: Caller) -> frozenset[str] | None:

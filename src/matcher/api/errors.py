@@ -11,8 +11,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import ConflictError, InfeasibleError, InputError, MatcherError, NotFoundError, SolverError
+from ..errors import (
+    ConflictError,
+    DeadlineError,
+    InfeasibleError,
+    InputError,
+    MatcherError,
+    NotFoundError,
+    SolverError,
+)
 from .deps import Forbidden, Unauthorized, Unavailable
+from .limits import deadline_response
 from .schemas import ErrorOut
 
 log = logging.getLogger(__name__)
@@ -24,8 +33,10 @@ def _body(error: str, message: str, problems: list[dict[str, Any]] | None = None
 
 def error_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, InputError):
-        problems = [p.__dict__ for p in exc.problems]
-        return JSONResponse(_body("invalid_input", f"{len(problems)} problem(s) in the input", problems), 422)
+        problems = [p.__dict__ for p in exc.problems]  # at most 1,000 and a line counting the rest
+        return JSONResponse(_body("invalid_input", f"{exc.count:,} problem(s) in the input", problems), 422)
+    if isinstance(exc, DeadlineError):
+        return deadline_response(exc)
     if isinstance(exc, InfeasibleError):
         return JSONResponse(_body("infeasible", str(exc)), 422)
     if isinstance(exc, NotFoundError):
@@ -44,16 +55,23 @@ def error_response(exc: Exception) -> JSONResponse:
     raise exc
 
 
+MAX_REQUEST_PROBLEMS = 1000
+
+
 def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     problems = []
-    for e in exc.errors():
+    errors = exc.errors()
+    for e in errors[:MAX_REQUEST_PROBLEMS]:
         loc = [str(x) for x in e.get("loc", ())]
         where = loc[0] if loc else "request"
         value = e.get("input")
         problems.append({"file": where, "message": e.get("msg", "invalid"), "row": None,
                          "column": ".".join(loc[1:]) or None,
                          "value": None if value is None or isinstance(value, dict | list) else str(value)[:200]})
-    return JSONResponse(_body("invalid_input", f"{len(problems)} problem(s) in the request", problems), 422)
+    if len(errors) > MAX_REQUEST_PROBLEMS:
+        problems.append({"file": "request", "message": f"... and {len(errors) - MAX_REQUEST_PROBLEMS} more problems "
+                                                       "not listed", "row": None, "column": None, "value": None})
+    return JSONResponse(_body("invalid_input", f"{len(errors)} problem(s) in the request", problems), 422)
 
 
 def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

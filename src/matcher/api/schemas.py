@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -86,8 +86,14 @@ class PairingIn(BaseModel):
                                                              "optimal (the September re-run)")
 
 
+SCHOOL_KEY = Field(description="the school in file names (schools/<key>.html) and URLs (/schools/{key}/...): the id "
+                                     "itself when it is capital letters, digits, '_', '-' and '.'; else a readable "
+                                     "prefix and a digest of the id")
+
+
 class SchoolRow(BaseModel):
     school_id: str
+    key: str = SCHOOL_KEY
     school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     revision: int
     value: float
@@ -178,6 +184,7 @@ class Diff(BaseModel):
 class SchoolOut(BaseModel):
     pairing_id: Id
     school_id: str
+    key: str = SCHOOL_KEY
     school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     aggregate: str = Field("mean", description="how each teacher's observations became one score per indicator "
                                                "(the run's policy): mean, median or latest")
@@ -191,13 +198,21 @@ class SchoolOut(BaseModel):
     diff: Diff | None = Field(None, description="what this revision changed against the one before")
 
 
+# A school's teachers, at most: a re-match's lists are bounded by it, and ids by the teacher file's limit.
+MAX_REMATCH_ITEMS = 5000
+TeacherRef = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class RematchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     revision: int = Field(ge=0, le=2**31 - 1, description="the revision the principal saw")
-    forbid: list[tuple[str, str]] = Field([], description="pairs never to form")
-    keep: list[tuple[str, str]] = Field([], description="pairs that must stay (or form)")
-    remove: list[str] = Field([], description="teachers who leave")
-    add: list[dict[str, Any]] = Field([], description="teachers who join: teacher CSV columns as keys")
+    forbid: list[tuple[TeacherRef, TeacherRef]] = Field([], max_length=MAX_REMATCH_ITEMS,
+                                                        description="pairs never to form")
+    keep: list[tuple[TeacherRef, TeacherRef]] = Field([], max_length=MAX_REMATCH_ITEMS,
+                                                      description="pairs that must stay (or form)")
+    remove: list[TeacherRef] = Field([], max_length=MAX_REMATCH_ITEMS, description="teachers who leave")
+    add: list[dict[str, Any]] = Field([], max_length=MAX_REMATCH_ITEMS,
+                                      description="teachers who join: teacher CSV columns as keys")
     stability: Literal["keep_untouched", "balanced", "full"] = "balanced"
     note: str | None = Field(None, max_length=2000, description="why, for the audit trail")
 

@@ -1,13 +1,13 @@
-"""Write DIR/networks.csv, DIR/unassigned.csv and DIR/summary.json, all published at once."""
+"""Write DIR/networks.csv, DIR/unassigned.csv and DIR/summary.json, all published at once (formula cells in the
+CSV files neutralised: io.csv_out)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from ..io.atomic import staged_directory
+from ..io.csv_out import csv_text
 from .explain import left_out_rows, rows
 from .solve import NetworkResult
 
@@ -16,27 +16,15 @@ UNASSIGNED_COLUMNS = ("school_id", "school_name", "reason")
 
 
 def networks_csv(result: NetworkResult) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(NETWORK_COLUMNS)
-    w.writerows(rows(result))
-    return buf.getvalue()
+    return csv_text(NETWORK_COLUMNS, rows(result))
 
 
 def unassigned_csv(result: NetworkResult) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(UNASSIGNED_COLUMNS)
-    w.writerows(left_out_rows(result))
-    return buf.getvalue()
+    return csv_text(UNASSIGNED_COLUMNS, left_out_rows(result))
 
 
 def facilitators_csv(assigned: list[tuple[str, str, float]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(("facilitator_id", "network_id", "km_to_host"))
-    w.writerows(assigned)
-    return buf.getvalue()
+    return csv_text(("facilitator_id", "network_id", "km_to_host"), assigned)
 
 
 def write_networks(result: NetworkResult, out_dir: str | Path,

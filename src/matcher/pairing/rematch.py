@@ -68,9 +68,12 @@ def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequen
     must = list(dict.fromkeys(tuple(p) for p in keep))
     if stability == "keep_untouched":
         must += [p for p in untouched if frozenset(p) not in kept_by_request]
-    new_policy = policy.replace(scope="school", cross_school_fallback=False,
-                                do_not_pair=tuple(policy.do_not_pair) + tuple(tuple(p) for p in forbid),
-                                must_pair=tuple(policy.must_pair) + tuple(must))
+    # The run's own lists constrain this school only where they name two of its teachers (they may name any
+    # school's teachers, and a principal is never told about those).
+    own = policy.lists_within(known - gone)
+    new_policy = own.replace(scope="school", cross_school_fallback=False,
+                             do_not_pair=own.do_not_pair + tuple(tuple(p) for p in forbid),
+                             must_pair=own.must_pair + tuple(must))
     previous = list(current) if stability != "full" else None
     result = pair_teachers(school, new_policy, previous=previous, previous_source="the pairs shown")
     now = {frozenset((p.teacher_a, p.teacher_b)): (p.teacher_a, p.teacher_b) for p in result.pairs}

@@ -1,16 +1,15 @@
-"""Write pairs.csv, unmatched.csv, summary.json and schools/<id>.html, all published at once."""
+"""Write pairs.csv, unmatched.csv, summary.json and schools/<key>.html (report.file_keys), all published at once."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..io.atomic import staged_directory
+from ..io.csv_out import csv_text
+from ..io.file_keys import file_key
 from ..pairing.result import Pair, PairingResult, Unmatched
 from ..parallel import fork_map
 from .school_page import render_school
@@ -24,26 +23,17 @@ UNMATCHED_COLUMNS = ("school_id", "school_name", "teacher_id", "teacher_name", "
 
 
 def pairs_csv(pairs: tuple[Pair, ...] | list[Pair], mode: str) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(PAIR_COLUMNS)
-    w.writerows([(p.school_id, p.school_name, p.teacher_a, p.teacher_a_name, p.teacher_b, p.teacher_b_name,
-                  f"{p.value:g}", ";".join(p.a_helps_b), ";".join(p.b_helps_a), p.focus_indicator, p.explanation,
-                  p.school_b, p.school_b_name, p.origin, p.previous, mode)
-                 for p in pairs])
-    return buf.getvalue()
+    """pairs.csv, formula cells neutralised (io.csv_out)."""
+    return csv_text(PAIR_COLUMNS, ((p.school_id, p.school_name, p.teacher_a, p.teacher_a_name, p.teacher_b,
+                                    p.teacher_b_name, f"{p.value:g}", ";".join(p.a_helps_b), ";".join(p.b_helps_a),
+                                    p.focus_indicator, p.explanation, p.school_b, p.school_b_name, p.origin,
+                                    p.previous, mode)
+                                   for p in pairs))
 
 
 def unmatched_csv(rows: tuple[Unmatched, ...] | list[Unmatched]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(UNMATCHED_COLUMNS)
-    w.writerows([(u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code) for u in rows])
-    return buf.getvalue()
-
-
-def safe_name(school_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", school_id) or "_"
+    return csv_text(UNMATCHED_COLUMNS, ((u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code)
+                                        for u in rows))
 
 
 def summary_json(summary: dict[str, Any]) -> str:
@@ -77,7 +67,7 @@ class _Pages:
     def write(self, schools: list[str], folder: Path) -> None:
         for s in schools:
             html = render_school(self.result, s, self.pairs.get(s, []), self.unmatched.get(s, []), self.counts[s])
-            (folder / f"{safe_name(s)}.html").write_text(html, encoding="utf-8")
+            (folder / f"{file_key(s)}.html").write_text(html, encoding="utf-8")
 
 
 def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) -> Path:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..io.atomic import staged_directory
+from ..io.csv_out import formula_safe
 
 if TYPE_CHECKING:  # the simulation's modules load statsmodels; the API server imports FILES from here without them
     from .simulate import RolloutResult
@@ -20,7 +21,10 @@ FILES = ("assignment.csv", "balance.csv", "replications.csv", "summary.json", "p
 
 
 def _csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    """Numbers as they are; text columns (school ids and names come from the uploaded data) with formula cells
+    neutralised (io.csv_out)."""
+    text = {c: frame[c].map(formula_safe) for c in frame.columns if frame[c].dtype == object}
+    return frame.assign(**text).to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
 
 def _json_safe(value: Any) -> Any:

@@ -132,11 +132,7 @@ def _pairs_for(prep: Prepared, eligible: np.ndarray) -> PairArrays:
     if len(rows) < 2:
         return PairArrays(*(np.zeros(0, dtype=np.int64),) * 4)
     sub = prep.pop.table.subset(rows)
-    policy = prep.pop.policy
-    if policy.do_not_pair or policy.must_pair:  # the lists may name teachers this draw leaves out
-        present = set(sub.teacher_id.tolist())
-        policy = policy.replace(**{k: tuple(p for p in getattr(policy, k) if p[0] in present and p[1] in present)
-                                   for k in ("do_not_pair", "must_pair")})
+    policy = prep.pop.policy.lists_within(set(sub.teacher_id.tolist()))  # the draw may leave listed teachers out
     return pair_arrays(pair_teachers(sub, policy), sub, rows)
 
 

@@ -61,6 +61,8 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
             problems.extend(exc.problems)
         else:
             known = set(roster["teacher_id"])
+            with engine.connect() as conn:
+                elsewhere = repo.teachers_elsewhere(conn, run_id, run.dataset_id, school_id, extra.teacher_id)
             for i, (t, s) in enumerate(zip(extra.teacher_id, extra.school_id, strict=True)):
                 if s != school_id:
                     problems.append(Problem("add", "a re-match adds teachers to this school only", row=i,
@@ -68,6 +70,11 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
                 if t in known and t not in set(remove):
                     problems.append(Problem("add", "teacher_id already in this school", row=i,
                                             column="teacher_id", value=str(t)))
+                elif t in elsewhere:
+                    # Said without the school or the name: the caller may not see them.
+                    problems.append(Problem("add", "teacher_id is taken by a teacher of another school; a teacher "
+                                                   "who moves here is first removed there (the state office can "
+                                                   "do both)", row=i, column="teacher_id", value=str(t)))
             added = roster_of(extra, np.arange(len(extra)))
     if problems:
         raise InputError(problems)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..errors import NotFoundError
+from ..io.file_keys import file_key
 from ..pairing.result import PairingResult
 from ..policy import policy_from_dict
-from ..report.outputs import safe_name
 from ..report.school_page import render_school
 from ..rubric import bundled
 from ..store import repo
@@ -42,9 +42,9 @@ def overview(conn: Connection, run_id: str, schools: frozenset[str] | None) -> l
     for r in rows:
         paired = len(school_teachers_in_pairs(r.school_id, r.pairs))
         n = paired + r.n_unmatched
-        out.append({"school_id": r.school_id, "school_name": names.get(r.school_id, ""), "revision": r.revision,
-                    "value": r.value, "n_pairs": r.n_pairs, "n_teachers": n, "n_paired": paired,
-                    "n_unmatched": r.n_unmatched, "coverage": round(paired / n, 4) if n else 0.0})
+        out.append({"school_id": r.school_id, "key": file_key(r.school_id), "school_name": names.get(r.school_id, ""),
+                    "revision": r.revision, "value": r.value, "n_pairs": r.n_pairs, "n_teachers": n,
+                    "n_paired": paired, "n_unmatched": r.n_unmatched, "coverage": round(paired / n, 4) if n else 0.0})
     return out
 
 
@@ -118,7 +118,7 @@ def school_report(conn: Connection, run_id: str, school_id: str, revision: int |
 
 
 def reports_zip(conn: Connection, run_id: str, schools: frozenset[str] | None) -> bytes:
-    """schools/<id>.html for every school (within the caller's scope) at its newest revision, in one zip."""
+    """schools/<key>.html for every school (within the caller's scope) at its newest revision, in one zip."""
     run, rubric_name = _succeeded(conn, run_id)
     rows = repo.latest_revisions(conn, run_id, schools, columns=("school_id", "revision", "pairs", "unmatched"))
     everyone = schools is None  # a principal's few schools are cheaper one by one
@@ -127,10 +127,10 @@ def reports_zip(conn: Connection, run_id: str, schools: frozenset[str] | None) -
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for r in rows:
-            z.writestr(f"schools/{safe_name(r.school_id)}.html",
+            z.writestr(f"schools/{file_key(r.school_id)}.html",
                        _render(conn, run, rubric_name, r.school_id, r, rosters, latest))
     return buf.getvalue()
 
 
 def report_filename(school_id: str) -> str:
-    return f"{safe_name(school_id)}.html"
+    return f"{file_key(school_id)}.html"

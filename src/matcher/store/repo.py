@@ -7,14 +7,15 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError
+from ..io.file_keys import file_key, is_key_form
 from .keys import Caller
 from .tables import (
     audit_log,
@@ -114,6 +115,15 @@ def school_names(conn: Connection, dataset_id: str, schools: Iterable[str] | Non
     if schools is not None:
         q = q.where(dataset_schools.c.school_id.in_(sorted(set(schools))))
     return {r.school_id: r.name for r in conn.execute(q)}
+
+
+def school_of_ref(conn: Connection, dataset_id: str, ref: str) -> str:
+    """The school a URL's {school} names: the school whose key (io.file_keys) is ref, else ref itself as an
+    id. Plain ids are their own keys, so only a ref with "~" is looked up among the dataset's schools."""
+    if not is_key_form(ref):
+        return ref
+    ids = conn.execute(select(dataset_schools.c.school_id).where(dataset_schools.c.dataset_id == dataset_id))
+    return next((s for s in ids.scalars() if file_key(s) == ref), ref)
 
 
 def newest_school_names(conn: Connection, schools: Iterable[str]) -> dict[str, str]:
@@ -260,6 +270,25 @@ def latest_roster(conn: Connection, run_id: str, school_id: str, up_to: int) -> 
                         .where(school_revisions.c.run_id == run_id, school_revisions.c.school_id == school_id,
                                school_revisions.c.revision <= up_to, school_revisions.c.roster.is_not(None))
                         .order_by(school_revisions.c.revision.desc()).limit(1)).scalar()
+
+
+def teachers_elsewhere(conn: Connection, run_id: str, dataset_id: str, school_id: str,
+                       teacher_ids: Iterable[str]) -> set[str]:
+    """Which of teacher_ids are teachers of another school of the run as those schools stand now (the roster of
+    their newest re-match that changed it, else the dataset's)."""
+    wanted = set(teacher_ids)
+    if not wanted:
+        return set()
+    t = school_revisions.c
+    # Only the id lists are read out of the stored rosters (JSON paths, on SQLite and PostgreSQL alike).
+    ids = {r.school_id: r.ids for r in conn.execute(
+        select(dataset_schools.c.school_id, dataset_schools.c.roster["teacher_id"].label("ids"))
+        .where(dataset_schools.c.dataset_id == dataset_id, dataset_schools.c.school_id != school_id))}
+    for r in conn.execute(select(t.school_id, t.roster["teacher_id"].label("ids"))
+                          .where(t.run_id == run_id, t.school_id != school_id, t.roster.is_not(None))
+                          .order_by(t.revision)):
+        ids[r.school_id] = r.ids  # the newest comes last and wins
+    return {x for school in ids.values() for x in school if x in wanted}
 
 
 def revision_rosters(conn: Connection, run_id: str, school_id: str) -> list[dict[str, Any]]:

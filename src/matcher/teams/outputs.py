@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from ..io.atomic import staged_directory
+from ..io.csv_out import csv_text
 from .result import Team, TeamsResult, Unassigned
 
 TEAM_COLUMNS = ("school_id", "school_name", "team_id", "teacher_id", "teacher_name", "role", "focus_indicator",
@@ -17,23 +16,18 @@ UNASSIGNED_COLUMNS = ("school_id", "school_name", "teacher_id", "teacher_name", 
 
 def teams_csv(teams: tuple[Team, ...] | list[Team]) -> str:
     """One row per team member, names beside ids ("" where none was given); the team's explanation is repeated on
-    each of its rows."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(TEAM_COLUMNS)
-    for t in teams:
-        names = t.member_names or ("",) * len(t.members)  # a Team built without names
-        w.writerows((t.school_id, t.school_name, t.team_id, member, name, role, t.focus_indicator, t.explanation)
-                    for member, name, role in zip(t.members, names, t.roles, strict=True))
-    return buf.getvalue()
+    each of its rows; formula cells neutralised (io.csv_out)."""
+    return csv_text(TEAM_COLUMNS, ((t.school_id, t.school_name, t.team_id, member, name, role, t.focus_indicator,
+                                    t.explanation)
+                                   for t in teams
+                                   # a Team built without names has "" for each
+                                   for member, name, role in zip(t.members, t.member_names or ("",) * len(t.members),
+                                                                 t.roles, strict=True)))
 
 
 def unassigned_csv(rows: tuple[Unassigned, ...] | list[Unassigned]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(UNASSIGNED_COLUMNS)
-    w.writerows((u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code) for u in rows)
-    return buf.getvalue()
+    return csv_text(UNASSIGNED_COLUMNS, ((u.school_id, u.school_name, u.teacher_id, u.teacher_name, u.reason, u.code)
+                                         for u in rows))
 
 
 def write_teams(result: TeamsResult, out_dir: str | Path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from ...io.file_keys import file_key
 from ...store import repo
 from ..deps import CallerDep, EngineDep
 from ..errors import RESPONSES
@@ -22,6 +23,9 @@ class MeOut(BaseModel):
                                          description="school_id -> name for a principal key's schools, as the "
                                                      "newest dataset that names each one gives it (other roles "
                                                      "find names beside each school in the pairing listings)")
+    school_keys: dict[str, str] = Field(default_factory=dict,
+                                        description="school_id -> key (URLs and file names) for a principal key's "
+                                                    "schools")
 
 
 @router.get("", response_model=MeOut)
@@ -30,4 +34,5 @@ def me(caller: CallerDep, engine: EngineDep) -> MeOut:
     if caller.schools:
         with engine.connect() as conn:
             names = repo.newest_school_names(conn, caller.schools)
-    return MeOut(key_id=caller.key_id, role=caller.role, schools=sorted(caller.schools), school_names=names)
+    return MeOut(key_id=caller.key_id, role=caller.role, schools=sorted(caller.schools), school_names=names,
+                 school_keys={s: file_key(s) for s in caller.schools})

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from ...errors import ConflictError, NotFoundError
+from ...io.file_keys import file_key
 from ...policy import policy_from_dict
 from ...rubric import bundled
 from ...service import runs as run_svc
 from ...service.rematch import rematch_school
 from ...store import repo
 from ...store.codec import roster_names, table_of, teachers_view
-from ..deps import CallerDep, EngineDep, JobsDep, check_dataset, check_school, require, school_scope
+from ..deps import CallerDep, EngineDep, JobsDep, SchoolRef, check_dataset, check_school, require, school_scope
 from ..errors import CONFLICT, RESPONSES
 from ..schemas import (
     PairingIn,
@@ -98,7 +99,8 @@ def list_schools(pairing_id: str, caller: CallerDep, engine: EngineDep) -> Schoo
         run, _ = _visible_run(conn, caller, pairing_id)
         rows = repo.latest_revisions(conn, pairing_id, scope)
         names = repo.school_names(conn, run.dataset_id, scope)
-    return SchoolList(pairing_id=pairing_id, schools=[SchoolRow(**r._mapping, school_name=names.get(r.school_id, ""))
+    return SchoolList(pairing_id=pairing_id, schools=[SchoolRow(**r._mapping, key=file_key(r.school_id),
+                                                                school_name=names.get(r.school_id, ""))
                                                       for r in rows])
 
 
@@ -119,13 +121,13 @@ def pairs_export(pairing_id: str, caller: CallerDep, engine: EngineDep,
 
 
 @router.get("/{pairing_id}/schools/{school_id}", response_model=SchoolOut)
-def get_school(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep,
+def get_school(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engine: EngineDep,
                revision: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="default: the newest")] = None
                ) -> SchoolOut:
     """One school's pairs with their reasons, its unmatched teachers with reasons, and its teachers' scores."""
     with engine.connect() as conn:
         run, ds = _visible_run(conn, caller, pairing_id)
-        check_school(conn, caller, ds, school_id)
+        school_id = check_school(conn, caller, ds, school_id)
         if run.status != "succeeded":
             raise NotFoundError(f"result yet (the run is {run.status}) for school", school_id)
         latest = repo.school_revision(conn, pairing_id, school_id)
@@ -137,18 +139,18 @@ def get_school(pairing_id: str, school_id: str, caller: CallerDep, engine: Engin
     # their id, name and the shared indicators, never in `teachers` with their scores.
     policy = policy_from_dict(run.policy)
     table = table_of(bundled(ds.rubric), [(school_id, roster)], school_names=names).aggregated(policy.aggregate)
-    return SchoolOut(pairing_id=pairing_id, school_id=school_id, school_name=names.get(school_id, ""),
-                     aggregate=table.aggregate, revision=row.revision, latest_revision=latest.revision,
-                     mode=run.policy["mode"], value=row.value, pairs=row.pairs, unmatched=row.unmatched,
-                     teachers=teachers_view(table), diff=row.diff)
+    return SchoolOut(pairing_id=pairing_id, school_id=school_id, key=file_key(school_id),
+                     school_name=names.get(school_id, ""), aggregate=table.aggregate, revision=row.revision,
+                     latest_revision=latest.revision, mode=run.policy["mode"], value=row.value, pairs=row.pairs,
+                     unmatched=row.unmatched, teachers=teachers_view(table), diff=row.diff)
 
 
 @router.get("/{pairing_id}/schools/{school_id}/revisions", response_model=RevisionList)
-def school_history(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep) -> RevisionList:
+def school_history(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engine: EngineDep) -> RevisionList:
     """Every revision of the school: who asked, when, what they asked, and what changed (the audit trail)."""
     with engine.connect() as conn:
         _, ds = _visible_run(conn, caller, pairing_id)
-        check_school(conn, caller, ds, school_id)
+        school_id = check_school(conn, caller, ds, school_id)
         rows = repo.revision_history(conn, pairing_id, school_id)
         # The school's own teachers as the dataset gave them and as each re-match left them (a teacher removed by
         # a re-match keeps their name in the history).
@@ -165,14 +167,14 @@ def school_history(pairing_id: str, school_id: str, caller: CallerDep, engine: E
 
 @router.post("/{pairing_id}/schools/{school_id}/rematch", status_code=201, response_model=RematchOut,
              responses=CONFLICT)
-def rematch(pairing_id: str, school_id: str, body: RematchIn, caller: CallerDep,
+def rematch(pairing_id: str, school_id: SchoolRef, body: RematchIn, caller: CallerDep,
             engine: EngineDep) -> RematchOut | JSONResponse:
     """A principal's re-match against the revision they saw; answers the next revision with what changed and why,
     or 409 with the current revision when the one sent is outdated."""
     require(caller, "state", "principal", "researcher")
     with engine.connect() as conn:
         _, ds = _visible_run(conn, caller, pairing_id)
-        check_school(conn, caller, ds, school_id)
+        school_id = check_school(conn, caller, ds, school_id)
     request = body.model_dump()
     target = f"pairing/{pairing_id}/school/{school_id}"
     try:

@@ -13,14 +13,16 @@ from sqlalchemy import Connection, Row
 from ...service import reports as svc
 from ...store import repo
 from ...store.keys import Caller
-from ..deps import CallerDep, EngineDep, check_dataset, check_school, school_scope
+from ..deps import CallerDep, EngineDep, SchoolRef, check_dataset, check_school, school_scope
 from ..errors import RESPONSES
+from ..schemas import SCHOOL_KEY
 
 router = APIRouter(prefix="/v1/pairings", tags=["pairings"], responses=RESPONSES)
 
 
 class OverviewRow(BaseModel):
     school_id: str
+    key: str = SCHOOL_KEY
     school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     revision: int
     value: float
@@ -53,17 +55,17 @@ def overview(pairing_id: str, caller: CallerDep, engine: EngineDep) -> Overview:
 
 
 _HTML = {200: {"content": {"text/html": {}}, "description": "the school's page as `matcher pair` writes it"}}
-_ZIP = {200: {"content": {"application/zip": {}}, "description": "schools/<school_id>.html for every school"}}
+_ZIP = {200: {"content": {"application/zip": {}}, "description": "schools/<key>.html for every school"}}
 
 
 @router.get("/{pairing_id}/schools/{school_id}/report.html", response_class=Response, responses=_HTML)
-def school_report(pairing_id: str, school_id: str, caller: CallerDep, engine: EngineDep,
+def school_report(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engine: EngineDep,
                   revision: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="default: the newest")]
                   = None) -> Response:
     """The school's report for its principal: each pair with both scores, the focus, everyone left out and why."""
     with engine.connect() as conn:
         ds = _visible(conn, caller, pairing_id)
-        check_school(conn, caller, ds, school_id)
+        school_id = check_school(conn, caller, ds, school_id)
         html = svc.school_report(conn, pairing_id, school_id, revision)
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{svc.report_filename(school_id)}"'})

@@ -29,7 +29,7 @@ async function land(ctx) {
   const schools = (await ctx.api.get(`/v1/pairings/${encodeURIComponent(newest.id)}/schools`)).schools;
   if (!ctx.alive()) return;
   if (schools.length) {
-    location.replace(route('pairings', newest.id, 'schools', schools[0].school_id));
+    location.replace(route('pairings', newest.id, 'schools', schools[0].key));
     return;
   }
   ctx.title('No suggestions yet');

@@ -190,7 +190,7 @@ async function schoolTable(ctx, run, box) {
   const count = h('p', {class: 'count', 'aria-live': 'polite'});
   const table = sortableTable([
     {key: 'school_name', label: 'School', header: true, value: (r) => (r.school_name || r.school_id).toLowerCase(),
-      cell: (r) => h('a', {href: route('pairings', run.id, 'schools', r.school_id)}, r.school_name || r.school_id)},
+      cell: (r) => h('a', {href: route('pairings', run.id, 'schools', r.key)}, r.school_name || r.school_id)},
     {key: 'school_id', label: 'ID', cell: (r) => h('span', {class: 'muted'}, r.school_id)},
     {key: 'n_pairs', label: 'Pairs', numeric: true, cell: (r) => num(r.n_pairs)},
     {key: 'n_teachers', label: 'Teachers', numeric: true, cell: (r) => num(r.n_teachers)},
@@ -201,8 +201,8 @@ async function schoolTable(ctx, run, box) {
     {key: 'revision', label: 'Re-matches', numeric: true, cell: (r) => num(r.revision)},
     {key: 'report', label: 'Report', value: (r) => r.school_id, cell: (r) => h('button', {type: 'button',
       class: 'link', 'aria-label': `Download the report of ${named(r.school_name, r.school_id)}`,
-      onclick: () => download(ctx.api, `${base}/schools/${encodeURIComponent(r.school_id)}/report.html`,
-        `${r.school_id}.html`)}, 'HTML')},
+      onclick: () => download(ctx.api, `${base}/schools/${encodeURIComponent(r.key)}/report.html`,
+        `${r.key}.html`)}, 'HTML')},
   ], {caption: 'Schools as they stand now (principals\' re-matches included)', initial: 'school_id',
     empty: 'No school matches the search.'});
   const apply = () => {

@@ -269,7 +269,7 @@ function panel(page) {
     submit.textContent = 'Asking…';
     clear(alert);
     try {
-      await page.ctx.api.post(`${page.base}/schools/${encodeURIComponent(page.schoolId)}/rematch`, body);
+      await page.ctx.api.post(`${page.base}/schools/${encodeURIComponent(page.key)}/rematch`, body);
     } catch (err) {
       submit.textContent = 'Ask for a new suggestion';
       if (err.status === 409) {
@@ -322,8 +322,8 @@ function addedName(row) {
 }
 
 async function history(page, box) {
-  const {ctx, base, schoolId} = page;
-  const data = await ctx.api.get(`${base}/schools/${encodeURIComponent(schoolId)}/revisions`);
+  const {ctx, base, key} = page;
+  const data = await ctx.api.get(`${base}/schools/${encodeURIComponent(key)}/revisions`);
   // The history's names include teachers a re-match removed (they are no longer in the school's view).
   const people = directory([...Object.entries(data.names || {}), ...viewNames(page.view)]);
   const join = (parts) => parts.flatMap((x, i) => (i ? ['; ', ...x] : x));
@@ -343,10 +343,12 @@ async function history(page, box) {
   })));
 }
 
-async function render(ctx, runId, schoolId, page = null) {
+/** ref: the school's key from the address (or its id; ids with '/', '..' or spaces are reached by their key). */
+async function render(ctx, runId, ref, page = null) {
   const base = `/v1/pairings/${encodeURIComponent(runId)}`;
   const [run, view] = await Promise.all([ctx.api.get(base),
-    ctx.api.get(`${base}/schools/${encodeURIComponent(schoolId)}`)]);
+    ctx.api.get(`${base}/schools/${encodeURIComponent(ref)}`)]);
+  const {school_id: schoolId, key} = view;
   const dataset = await ctx.api.get(`/v1/datasets/${encodeURIComponent(run.dataset_id)}`);
   const rubric = await rubricFor(ctx.api, dataset.rubric);
   let siblings = [];
@@ -359,7 +361,7 @@ async function render(ctx, runId, schoolId, page = null) {
     paired: new Set(page.view.pairs.flatMap((p) => [p.teacher_a, p.teacher_b])),
   } : null;
   page = {
-    ctx, base, runId, schoolId, view, rubric, before, stale: false,
+    ctx, base, runId, schoolId, key, view, rubric, before, stale: false,
     pending: new Map(),
     weak: run.policy.weak_below ?? rubric.weak_below,
     strong: run.policy.strong_at_least ?? rubric.strong_at_least,
@@ -370,7 +372,7 @@ async function render(ctx, runId, schoolId, page = null) {
       : []),
   };
   page.reload = async ({after}) => {
-    await render(ctx, runId, schoolId, page);
+    await render(ctx, runId, ref, page);
     if (!ctx.alive()) return;
     if (after) {
       const d = ctx.main.querySelector('.changes h2');
@@ -419,7 +421,7 @@ async function render(ctx, runId, schoolId, page = null) {
       : `Each score is the ${view.aggregate || 'mean'} of the teacher's observations on that indicator ("3 obs.": `
         + `the ${view.aggregate || 'mean'} of 3). `;
   const reportButton = h('button', {type: 'button', onclick: () => download(ctx.api,
-    `${base}/schools/${encodeURIComponent(schoolId)}/report.html`, `${schoolId}.html`)}, 'Download the report (HTML)');
+    `${base}/schools/${encodeURIComponent(key)}/report.html`, `${key}.html`)}, 'Download the report (HTML)');
   const historyBox = h('div', {}, 'Loading…');
   const details = h('details', {class: 'history-box'}, h('summary', {}, `History of this school (${view.revision + 1} `
     + `revision${view.revision === 0 ? '' : 's'})`), historyBox);
@@ -437,7 +439,7 @@ async function render(ctx, runId, schoolId, page = null) {
         + `refinement area is a score below ${num(page.weak)}, a reinforcement area ${num(page.strong)} or above. `
         + `${scores}These are suggestions for you to review; taking part is voluntary.`),
       siblings.length > 1 ? h('nav', {class: 'siblings', 'aria-label': 'Your schools'}, siblings.map((x) =>
-        h('a', {href: route('pairings', runId, 'schools', x.school_id),
+        h('a', {href: route('pairings', runId, 'schools', x.key),
           'aria-current': x.school_id === schoolId ? 'page' : null}, named(x.school_name, x.school_id)))) : null,
       h('div', {class: 'buttons'}, reportButton)),
     staleBox,
