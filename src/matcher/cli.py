@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int, default=8000)
     v.add_argument("--database-url", help="default: MATCHER_DATABASE_URL, else sqlite:///./matcher.db")
     v.add_argument("--log-level", default="info")
+    v.add_argument("--workers", type=int, default=1,
+                   help="server processes (uvicorn workers) on the one port; each runs its own job processes and "
+                        "all share the database (default 1)")
 
     k = sub.add_parser("keys", help="API keys: create (printed once, stored hashed), list, revoke")
     ks = k.add_subparsers(dest="keys_command", required=True)
@@ -319,12 +322,23 @@ def _serve(args: argparse.Namespace) -> int:
     from .api import create_app
     from .api.settings import Settings
 
-    settings = Settings.from_env()
+    if args.workers < 1:
+        raise InputError([Problem("command line", "must be at least 1", column="--workers", value=str(args.workers))])
+    settings = Settings.from_env()  # checked here, once, whatever the number of workers
     if args.database_url:
         from .store.db import database_url
 
         settings = dataclasses.replace(settings, database_url=database_url(args.database_url))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        return EXIT_OK
+    from .api.app import SERVER_PID
+
+    # Each worker process makes its app from the environment (uvicorn needs an import string to start them).
+    os.environ["MATCHER_DATABASE_URL"] = settings.database_url
+    os.environ[SERVER_PID] = str(os.getpid())
+    uvicorn.run("matcher.api.app:worker_app", factory=True, workers=args.workers, host=args.host, port=args.port,
+                log_level=args.log_level)
     return EXIT_OK
 
 
@@ -362,11 +376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "serve": _serve, "keys": _keys, "db": _db}[args.command](args)
     except InputError as exc:
         shown = exc.problems[:MAX_PRINTED_PROBLEMS]
-        print(f"error: {len(exc.problems)} problem(s) in the input; nothing was written.", file=sys.stderr)
+        print(f"error: {exc.count:,} problem(s) in the input; nothing was written.", file=sys.stderr)
         for p in shown:
             print(f"  - {p}", file=sys.stderr)
-        if len(exc.problems) > len(shown):
-            print(f"  ... and {len(exc.problems) - len(shown)} more", file=sys.stderr)
+        if len(exc.problems) > len(shown):  # (exc.problems ends with a count line when there are over 1,000)
+            print(f"  ... and {exc.count - len(shown):,} more", file=sys.stderr)
         return EXIT_BAD_INPUT
     except InfeasibleError as exc:
         print(f"error: {exc}; nothing was written.", file=sys.stderr)

@@ -1,12 +1,16 @@
 """Order-preserving work sharing over forked processes: workers - 1 children take chunks from the front while
-this process takes them from the back, so nobody idles and the results never depend on the worker count."""
+this process takes them from the back, so nobody idles and the results never depend on the worker count; the
+workers die with this process (matcher.processes)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from .processes import die_with_parent
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -14,6 +18,10 @@ R = TypeVar("R")
 # What forked children inherit (set only while a pool lives): the function and the chunks, so that only chunk
 # numbers and results cross the process boundary, and the function may be a closure.
 _FORKED: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+
+
+def _forked_worker(parent: int) -> None:
+    die_with_parent(parent)
 
 
 def _call(i: int) -> Any:
@@ -42,7 +50,11 @@ def fork_map(fn: Callable[[C], R], chunks: Sequence[C], workers: int, meanwhile:
         return results
     _FORKED = (fn, chunks)
     try:
-        with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        # The fork context starts every worker at the first submit, from this thread, which waits for them below:
+        # their parent-death signal fires only if this process dies (a server killed with the job inside it).
+        # Fork-context locks are not named semaphores, so no resource tracker process is started either.
+        with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_forked_worker, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_call, i) for i in range(len(chunks))]
             if meanwhile:
                 meanwhile()

@@ -18,11 +18,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes pid started (any of its threads), from /proc/<pid>/task/*/children; none once it is gone."""
+    out = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(x) for x in (task / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (an ended process its parent has not reaped yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 class Server:
     """`matcher serve` in a subprocess; `.url` is its base address. Start, kill -9, and start again on one port."""
 
-    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None):
-        self.database_url, self.log, self.env = database_url, log, env or {}
+    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None, workers: int = 1):
+        self.database_url, self.log, self.env, self.workers = database_url, log, env or {}, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -32,7 +52,9 @@ class Server:
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", "--host", "127.0.0.1",
                                           "--port", str(self.port), "--database-url", self.database_url,
-                                          "--log-level", "warning"], stdout=fh, stderr=subprocess.STDOUT, env=env)
+                                          "--log-level", "warning",
+                                          *(["--workers", str(self.workers)] if self.workers != 1 else [])],
+                                         stdout=fh, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -47,9 +69,16 @@ class Server:
 
     def children(self) -> list[int]:
         assert self.proc is not None
-        out = []
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            out += [int(x) for x in (task / "children").read_text().split()]
+        return children_of(self.proc.pid)
+
+    def descendants(self) -> list[int]:
+        """Every process under the server: its children, theirs, and so on."""
+        assert self.proc is not None
+        out, todo = [], children_of(self.proc.pid)
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo += children_of(pid)
         return out
 
     def kill(self) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ..processes import die_with_parent, process_gone
 from ..store import repo
 from ..store.db import current_revision, head_revision, open_engine, upgrade
 from ..web import mount_web
@@ -35,10 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not app.state.ready:
             log.error("the database schema is at revision %s but this code needs %s: run `matcher db upgrade`; "
                       "/v1 answers 503 until then", at, head)
-        queued = repo.recover_interrupted(engine) if app.state.ready else []
-        queued_rollouts = repo.recover_interrupted_rollouts(engine) if app.state.ready else []
-        jobs = JobRunner(engine, s.database_url, s.job_processes, s.solve_workers)
-        jobs.start()
+        # Runs another live server is working on are left alone; those whose job process is gone are settled.
+        queued = repo.recover_interrupted(engine, process_gone) if app.state.ready else []
+        queued_rollouts = repo.recover_interrupted_rollouts(engine, process_gone) if app.state.ready else []
+        jobs = JobRunner(engine, s.database_url, s.job_processes, s.solve_workers, s.lease_seconds)
+        jobs.start(sweep=app.state.ready)
         app.state.settings, app.state.engine, app.state.jobs = s, engine, jobs
         for run_id in queued:
             log.info("resuming queued pairing run %s", run_id)
@@ -63,3 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     mount_web(app)
     return app
+
+
+SERVER_PID = "MATCHER_SERVER_PID"  # set by `matcher serve --workers N` for its worker processes
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of `matcher serve --workers N` (uvicorn's factory; settings from the
+    environment). The worker dies with the server process that started it, however that one ends."""
+    parent = os.environ.get(SERVER_PID)
+    if parent and int(parent) != os.getpid():
+        die_with_parent(int(parent))
+    return create_app()

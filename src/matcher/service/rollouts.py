@@ -23,7 +23,7 @@ from ..store import repo
 from ..store.codec import table_of
 from ..store.keys import Caller
 from .datasets import rubric_named
-from .runs import PROGRESS_EVERY, run_job
+from .runs import LEASE_SECONDS, PROGRESS_EVERY, run_job
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +179,11 @@ def records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     return out
 
 
-def execute_rollout(url: str, run_id: str, workers: int = 1) -> str:
+def execute_rollout(url: str, run_id: str, workers: int = 1, lease_seconds: float = LEASE_SECONDS) -> str:
     """The job: claim the rollout, simulate, store. Returns the final status; does nothing for a rollout already
     claimed or finished."""
     return run_job(url, run_id, workers, "rollout", repo.claim_rollout, _execute, repo.fail_rollout,
-                   "the design or its population")
+                   "the design or its population", repo.renew_rollout_lease, lease_seconds)
 
 
 def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:

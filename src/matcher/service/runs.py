@@ -4,8 +4,10 @@ store the result, its files and every school's first revision."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,6 +16,7 @@ from ..errors import InfeasibleError, InputError, MatcherError, NotFoundError, P
 from ..pairing.engine import pair_teachers
 from ..pairing.model import build_scoring
 from ..policy import Policy, policy_from_dict, policy_to_dict
+from ..processes import process_identity
 from ..report.outputs import pairs_csv, summary_json, unmatched_csv
 from ..store import repo
 from ..store.codec import group_by_school, pair_dict, pair_of, table_of, unmatched_dict
@@ -23,6 +26,8 @@ from .datasets import rubric_named
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between progress writes
+LEASE_SECONDS = 30  # a job's lease, renewed every LEASE_SECONDS / HEARTBEATS_PER_LEASE by its heartbeat
+HEARTBEATS_PER_LEASE = 6  # so a few slow or lost renewals do not let a working job's lease expire
 
 
 def policy_for(data: dict[str, Any], rubric_name: str, source: str = "policy") -> Policy:
@@ -70,30 +75,58 @@ def _previous_pairs(engine: Engine, previous_id: str) -> list[tuple[str, str]]:
     return out
 
 
-def execute_run(url: str, run_id: str, workers: int = 1) -> str:
+def execute_run(url: str, run_id: str, workers: int = 1, lease_seconds: float = LEASE_SECONDS) -> str:
     """The job: claim the run, pair, store. Returns the final status. Safe to call for a run already claimed or
     finished (it does nothing)."""
-    return run_job(url, run_id, workers, "pairing run", repo.claim_run, _execute, repo.fail_run, "the input")
+    return run_job(url, run_id, workers, "pairing run", repo.claim_run, _execute, repo.fail_run, "the input",
+                   repo.renew_run_lease, lease_seconds)
 
 
-def run_job(url: str, job_id: str, workers: int, what: str, claim: Callable[[Engine, str], str | None],
+@contextmanager
+def heartbeat(renew: Callable[[Engine, str, str, float], bool], engine: Engine, job_id: str, token: str,
+              lease_seconds: float, what: str) -> Iterator[None]:
+    """While the block runs, a thread renews the job's lease every lease_seconds / HEARTBEATS_PER_LEASE. A thread,
+    so that a long solve in this one does not hold the renewals back (the solvers give up the GIL often enough)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_seconds / HEARTBEATS_PER_LEASE):
+            try:
+                if not renew(engine, job_id, token, lease_seconds):
+                    return  # finished, or marked failed after its lease expired (finishing then says so)
+            except Exception:  # the database away for a moment: try again; the lease covers several misses
+                log.warning("%s %s: could not renew its lease", what, job_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"lease-{job_id[:8]}")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_job(url: str, job_id: str, workers: int, what: str,
+            claim: Callable[[Engine, str, float, str], str | None],
             execute: Callable[[Engine, str, str, int], None],
-            fail: Callable[[Engine, str, str, dict[str, Any]], None], inputs: str) -> str:
-    """A job's body, for pairing runs and rollouts alike: claim it (or skip it, "skipped"), execute it, and on
-    an error store the error with its problems (type input, infeasible, solver or internal) under the claim's
-    token. Returns the final status."""
+            fail: Callable[[Engine, str, str, dict[str, Any]], None], inputs: str,
+            renew: Callable[[Engine, str, str, float], bool], lease_seconds: float = LEASE_SECONDS) -> str:
+    """A job's body, for pairing runs and rollouts alike: claim it with a lease held by this process (or skip it,
+    "skipped"), execute it while a heartbeat renews the lease, and on an error store the error with its problems
+    (type input, infeasible, solver or internal) under the claim's token. Returns the final status."""
     engine = open_engine(url)
     try:
-        token = claim(engine, job_id)
+        token = claim(engine, job_id, lease_seconds, process_identity())
         if token is None:
             return "skipped"
         try:
-            execute(engine, job_id, token, workers)
+            with heartbeat(renew, engine, job_id, token, lease_seconds, what):
+                execute(engine, job_id, token, workers)
             return "succeeded"
         except MatcherError as exc:
             problems = [p.__dict__ for p in exc.problems] if isinstance(exc, InputError) else []
             fail(engine, job_id, token, {"message": str(exc) if not problems else
-                                         f"{len(problems)} problem(s) in {inputs}",
+                                         f"{exc.count:,} problem(s) in {inputs}",
                                          "problems": problems,
                                          "type": "infeasible" if isinstance(exc, InfeasibleError)
                                          else "input" if problems else "solver"})

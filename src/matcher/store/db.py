@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 DEFAULT_URL = "sqlite:///./matcher.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -42,14 +42,28 @@ def open_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
+# The PostgreSQL advisory lock key that migrations hold ("matcher" in ASCII); advisory locks are per database.
+MIGRATION_LOCK = 0x6D617463686572
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to `revision` (idempotent)."""
+    """Apply the Alembic migrations up to `revision` (idempotent), under a database-wide lock: any number of
+    processes may call this at once, on a new database too; one migrates, the others wait and find nothing to do.
+
+    PostgreSQL: a transaction-level advisory lock, taken before Alembic reads the schema's revision and released
+    by the commit that records the new one. SQLite: BEGIN IMMEDIATE, the database's write lock, held as long."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif engine.dialect.name == "sqlite":
+            # The sqlite3 module begins a transaction only before a data change (DDL would run outside one); this
+            # begins it now, taking the write lock (others wait up to busy_timeout), and its commit ends it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

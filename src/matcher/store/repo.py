@@ -166,18 +166,98 @@ def list_runs(conn: Connection, dataset_ids: list[str] | None = None) -> list[Ro
     return list(conn.execute(q))
 
 
-def _claim(engine: Engine, table: Table, ident: str) -> str | None:
+# Jobs (pairing runs and rollouts) are claimed with a lease: status queued -> running, a token that alone may write
+# the progress and the result, and an expiry that the job process pushes forward while it works (renew_lease).
+# Any server may mark a running job failed once its lease has expired, never before; a running job with no lease
+# (claimed without one, or by a version before leases) counts as expired. Leases are compared on the database's
+# clock where there is one (PostgreSQL), so servers on several machines agree on what has expired.
+
+def _clock(conn: Connection) -> datetime:
+    if conn.dialect.name == "postgresql":
+        return conn.execute(select(func.now())).scalar_one()
+    return now()  # SQLite: a file on this machine, so this machine's clock
+
+
+def _claim(engine: Engine, table: Table, ident: str, lease_seconds: float | None, holder: str | None) -> str | None:
     """Mark a queued job (a pairing run or a rollout) as running and return the token that alone may write its
-    progress and result (None if it was not queued: another process claimed it, or it is finished)."""
+    progress and result (None if it was not queued: another process claimed it, or it is finished). Without
+    lease_seconds the claim has no lease, and the next sweep or start-up recovery of any server fails it."""
     token = secrets.token_hex(16)
     with engine.begin() as conn:
+        at = _clock(conn)
+        expires = None if lease_seconds is None else at + timedelta(seconds=lease_seconds)
         n = conn.execute(update(table).where(table.c.id == ident, table.c.status == "queued")
-                         .values(status="running", runner=token, started_at=now())).rowcount
+                         .values(status="running", runner=token, started_at=at, lease_expires_at=expires,
+                                 lease_holder=holder)).rowcount
     return token if n == 1 else None
 
 
-def claim_run(engine: Engine, ident: str) -> str | None:
-    return _claim(engine, pairing_runs, ident)
+def _renew(engine: Engine, table: Table, ident: str, token: str, lease_seconds: float) -> bool:
+    """Push the lease of a running job forward; False when the attempt no longer holds it (the job was marked
+    failed after its lease expired, or finished)."""
+    with engine.begin() as conn:
+        until = _clock(conn) + timedelta(seconds=lease_seconds)
+        return conn.execute(update(table).where(table.c.id == ident, table.c.runner == token,
+                                                table.c.status == "running")
+                            .values(lease_expires_at=until)).rowcount == 1
+
+
+def _interrupted(table: Table, conn: Connection, cond: Any, error: dict[str, Any] | None = None) -> list[str]:
+    """Mark the running jobs matching cond failed (their token cleared, so a stray job cannot store a result
+    afterwards); their ids."""
+    err = error or {"message": INTERRUPTED, "problems": [], "type": "interrupted"}
+    return list(conn.execute(update(table).where(table.c.status == "running", cond)
+                             .values(status="failed", runner=None, finished_at=now(), error=err)
+                             .returning(table.c.id)).scalars())
+
+
+def _expire(engine: Engine, table: Table) -> list[str]:
+    with engine.begin() as conn:
+        at = _clock(conn)
+        return _interrupted(table, conn, or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < at))
+
+
+def _abandoned(engine: Engine, table: Table, gone: Callable[[str], bool], ident: str | None = None,
+               error: dict[str, Any] | None = None) -> list[str]:
+    """Fail the running jobs (or the one job `ident`) whose lease holder is a process known to have ended
+    (gone(holder)), without waiting for the lease to expire: nobody will renew it."""
+    failed = []
+    with engine.begin() as conn:
+        q = select(table.c.id, table.c.runner, table.c.lease_holder).where(table.c.status == "running",
+                                                                          table.c.lease_holder.is_not(None))
+        if ident is not None:
+            q = q.where(table.c.id == ident)
+        for r in conn.execute(q).all():
+            if gone(r.lease_holder):
+                failed += _interrupted(table, conn, and_(table.c.id == r.id, table.c.runner == r.runner), error)
+    return failed
+
+
+def _recover(engine: Engine, table: Table, gone: Callable[[str], bool]) -> list[str]:
+    _expire(engine, table)
+    _abandoned(engine, table, gone)
+    with engine.connect() as conn:
+        return list(conn.execute(select(table.c.id).where(table.c.status == "queued")
+                                 .order_by(table.c.created_at)).scalars())
+
+
+def claim_run(engine: Engine, ident: str, lease_seconds: float | None = None, holder: str | None = None
+              ) -> str | None:
+    return _claim(engine, pairing_runs, ident, lease_seconds, holder)
+
+
+def renew_run_lease(engine: Engine, ident: str, token: str, lease_seconds: float) -> bool:
+    return _renew(engine, pairing_runs, ident, token, lease_seconds)
+
+
+def expire_runs(engine: Engine) -> list[str]:
+    """Running pairing runs whose lease has expired are marked failed ("interrupted"); their ids."""
+    return _expire(engine, pairing_runs)
+
+
+def fail_abandoned_run(engine: Engine, ident: str, gone: Callable[[str], bool], error: dict[str, Any]) -> bool:
+    """The run, if running under a lease whose holder is gone, is marked failed with error at once."""
+    return bool(_abandoned(engine, pairing_runs, gone, ident, error))
 
 
 def set_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
@@ -214,15 +294,25 @@ def fail_run(engine: Engine, ident: str, token: str | None, error: dict[str, Any
         conn.execute(update(pairing_runs).where(*cond).values(status="failed", error=error, finished_at=now()))
 
 
-def recover_interrupted(engine: Engine) -> list[str]:
-    """At start-up: runs left running by a server that stopped are marked failed (their attempt token is cleared, so
-    a stray job of the old server cannot write a result afterwards). Returns the queued runs, to start again."""
-    with engine.begin() as conn:
-        conn.execute(update(pairing_runs).where(pairing_runs.c.status == "running")
-                     .values(status="failed", runner=None, finished_at=now(),
-                             error={"message": INTERRUPTED, "problems": [], "type": "interrupted"}))
-        return list(conn.execute(select(pairing_runs.c.id).where(pairing_runs.c.status == "queued")
-                                 .order_by(pairing_runs.c.created_at)).scalars())
+def recover_interrupted(engine: Engine, gone: Callable[[str], bool] = lambda holder: False) -> list[str]:
+    """At start-up: running runs whose lease has expired, or whose job process is known to have ended
+    (gone(lease_holder): a server restarted on this machine after a crash), are marked failed (their attempt token
+    is cleared, so a stray job cannot write a result afterwards). Runs that another live server's job is working
+    on are left alone. Returns the queued runs, to start."""
+    return _recover(engine, pairing_runs, gone)
+
+
+def waiting_jobs(engine: Engine, queued_before: datetime, limit: int) -> list[tuple[str, str]]:
+    """Up to limit jobs queued before the given time, oldest first, as ("pairing" | "rollout", id): the ones no
+    server has taken up (the server that queued one would normally have claimed it at once)."""
+    out: list[tuple[datetime, str, str]] = []
+    with engine.connect() as conn:
+        for kind, table in (("pairing", pairing_runs), ("rollout", rollout_runs)):
+            q = (select(table.c.created_at, table.c.id)
+                 .where(table.c.status == "queued", table.c.created_at < queued_before)
+                 .order_by(table.c.created_at).limit(limit))
+            out += [(r.created_at, kind, r.id) for r in conn.execute(q)]
+    return [(kind, ident) for _, kind, ident in sorted(out)[:limit]]
 
 
 def run_file(conn: Connection, ident: str, name: str) -> bytes:
@@ -361,8 +451,21 @@ def list_rollouts(conn: Connection, created_by: str | None = None) -> list[Row]:
     return list(conn.execute(q))
 
 
-def claim_rollout(engine: Engine, ident: str) -> str | None:
-    return _claim(engine, rollout_runs, ident)
+def claim_rollout(engine: Engine, ident: str, lease_seconds: float | None = None, holder: str | None = None
+                  ) -> str | None:
+    return _claim(engine, rollout_runs, ident, lease_seconds, holder)
+
+
+def renew_rollout_lease(engine: Engine, ident: str, token: str, lease_seconds: float) -> bool:
+    return _renew(engine, rollout_runs, ident, token, lease_seconds)
+
+
+def expire_rollouts(engine: Engine) -> list[str]:
+    return _expire(engine, rollout_runs)
+
+
+def fail_abandoned_rollout(engine: Engine, ident: str, gone: Callable[[str], bool], error: dict[str, Any]) -> bool:
+    return bool(_abandoned(engine, rollout_runs, gone, ident, error))
 
 
 def set_rollout_progress(engine: Engine, ident: str, token: str, progress: float) -> None:
@@ -396,14 +499,10 @@ def fail_rollout(engine: Engine, ident: str, token: str | None, error: dict[str,
         conn.execute(update(rollout_runs).where(*cond).values(status="failed", error=error, finished_at=now()))
 
 
-def recover_interrupted_rollouts(engine: Engine) -> list[str]:
-    """At start-up, as recover_interrupted does for pairing runs: running -> failed, the queued ones returned."""
-    with engine.begin() as conn:
-        conn.execute(update(rollout_runs).where(rollout_runs.c.status == "running")
-                     .values(status="failed", runner=None, finished_at=now(),
-                             error={"message": INTERRUPTED, "problems": [], "type": "interrupted"}))
-        return list(conn.execute(select(rollout_runs.c.id).where(rollout_runs.c.status == "queued")
-                                 .order_by(rollout_runs.c.created_at)).scalars())
+def recover_interrupted_rollouts(engine: Engine, gone: Callable[[str], bool] = lambda holder: False) -> list[str]:
+    """At start-up, as recover_interrupted does for pairing runs: expired or abandoned running rollouts -> failed,
+    the queued ones returned."""
+    return _recover(engine, rollout_runs, gone)
 
 
 def rollout_file(conn: Connection, ident: str, name: str) -> tuple[bytes, str]:

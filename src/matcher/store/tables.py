@@ -97,7 +97,12 @@ pairing_runs = Table(
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
+    # The attempt's lease (migration 0005): its job process renews it while it works; once it has expired, any
+    # server may mark the run failed. NULL on a running run: claimed without a lease, so expired.
+    Column("lease_expires_at", UTCDateTime()),
+    Column("lease_holder", String(200)),  # the job process (matcher.processes.process_identity)
     Index("ix_pairing_runs_dataset", "dataset_id"),
+    Index("ix_pairing_runs_status", "status"),  # what the servers' sweepers look for (migration 0005)
 )
 
 # The run's files as the CLI writes them (gzip), written once when the run succeeds.
@@ -183,7 +188,12 @@ rollout_runs = Table(
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
+    # The attempt's lease (migration 0005): its job process renews it while it works; once it has expired, any
+    # server may mark the run failed. NULL on a running run: claimed without a lease, so expired.
+    Column("lease_expires_at", UTCDateTime()),
+    Column("lease_holder", String(200)),  # the job process (matcher.processes.process_identity)
     Index("ix_rollout_runs_created_by", "created_by"),
+    Index("ix_rollout_runs_status", "status"),  # migration 0005
 )
 
 rollout_files = Table(
