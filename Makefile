@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports serve key postgres chromium samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports bench-processes bench-uploads serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ bench: install-test
 
 bench-api: install-test
 	$(BIN)/python benchmarks/api.py
+
+# Re-match throughput with 1, 2 and 4 server processes on PostgreSQL (issue 12).
+bench-processes: install-test postgres
+	$(BIN)/python benchmarks/processes.py --mode both --clients 16,4 --write
+
+# A hostile upload set through the reader and the API: time and peak memory per file (issue 12).
+bench-uploads: install-test
+	$(BIN)/python benchmarks/uploads.py
 
 bench-networks: install-test
 	$(BIN)/python benchmarks/networks.py

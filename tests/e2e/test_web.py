@@ -457,6 +457,10 @@ def test_a_school_id_with_slashes_and_dots_works_on_the_page(site: Site, page: P
     school = f"{HOSTILE_SCHOOL} ({ODD_SCHOOL})"
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Suggested pairs · {school}")
     assert page.url.endswith(f"#/pairings/{run}/schools/{key}")
+    shot(page, "school-odd-id-laptop", full=False)
+    page.set_viewport_size(TABLET)
+    shot(page, "school-odd-id-tablet", full=False)
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the report (HTML)").click()
     assert download.value.suggested_filename == f"{key}.html"
