@@ -132,3 +132,24 @@ def test_a_runs_lists_do_not_block_or_leak_into_another_schools_rematch() -> Non
     again = {frozenset((p.teacher_a, p.teacher_b)) for p in rematch(table, policy, "S0001", own,
                                                                     stability="full").result.pairs}
     assert frozenset(in_s1[0]) not in again and frozenset(in_s1[1]) in again
+
+
+def _many_schools(tmp_path: Path, copies: int) -> Path:
+    """The sample's schools file repeated under new ids: every pair of schools is a candidate link, so the count
+    of schools must be bounded before any pair is made (36,000 schools once took 24 GB)."""
+    df = pd.read_csv(SAMPLES / "schools.csv", dtype=str, keep_default_na=False)
+    parts = [df.assign(school_id=df.school_id + f"-{k}") for k in range(copies)]
+    path = tmp_path / "many.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    return path
+
+
+def test_networks_among_too_many_schools_are_refused_before_any_work(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from matcher.networks.model import MAX_SCHOOLS
+
+    n = len(pd.read_csv(SAMPLES / "schools.csv"))
+    path = _many_schools(tmp_path, MAX_SCHOOLS // n + 1)
+    assert main(["networks", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"at most {MAX_SCHOOLS:,}" in err and not (tmp_path / "out").exists()

@@ -165,3 +165,17 @@ def test_a_100k_character_school_id_is_an_input_problem(api: Api, tmp_path: Path
     assert r.status_code == 422, r.text[:500]
     assert [(p["row"], p["column"]) for p in r.json()["problems"]] == [(2, "school_id")]
     assert len(r.content) < 5000
+
+
+def test_a_network_upload_of_too_many_schools_is_refused(api: Api, tmp_path: Path) -> None:
+    from matcher.networks.model import MAX_SCHOOLS
+
+    df = pd.read_csv(SAMPLES / "schools.csv", dtype=str, keep_default_na=False)
+    copies = MAX_SCHOOLS // len(df) + 1
+    path = tmp_path / "many.csv"
+    pd.concat([df.assign(school_id=df.school_id + f"-{k}") for k in range(copies)]).to_csv(path, index=False)
+    with path.open("rb") as fh:
+        r = api.client.post("/v1/networks", files={"file": (path.name, fh, "text/csv")},
+                            headers=api.headers("state"))
+    assert r.status_code == 422, r.text[:300]
+    assert f"at most {MAX_SCHOOLS:,}" in r.json()["problems"][0]["message"]
