@@ -229,12 +229,10 @@ def _xlsx(path: Path, rows: Any) -> None:
 
 
 def _letters(j: int) -> str:
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
+    """The letters of 0-based column j, as Excel names it."""
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(j + 1)
 
 
 def _xlsx_frame(path: Path, frame: Any) -> None:
