@@ -20,10 +20,6 @@ R = TypeVar("R")
 _FORKED: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def _forked_worker(parent: int) -> None:
-    die_with_parent(parent)
-
-
 def _call(i: int) -> Any:
     assert _FORKED is not None
     fn, chunks = _FORKED
@@ -54,7 +50,7 @@ def fork_map(fn: Callable[[C], R], chunks: Sequence[C], workers: int, meanwhile:
         # their parent-death signal fires only if this process dies (a server killed with the job inside it).
         # Fork-context locks are not named semaphores, so no resource tracker process is started either.
         with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_forked_worker, initargs=(os.getpid(),)) as pool:
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_call, i) for i in range(len(chunks))]
             if meanwhile:
                 meanwhile()
