@@ -2,6 +2,14 @@
 
 Nothing here imports the engine's model or solvers: values and rules are recomputed from the teacher rows in
 pure Python, and optima come from brute force.
+
+Areas (policy `areas`, issue 13 "Reciprocal areas"), restated from the issue's words:
+- thresholds: v's refinement area i when v's score < weak_below, u's reinforcement area when u's >= strong_at_least.
+- relative: among a teacher's observed indicators, refinement areas are those scored at or below their k-th lowest
+  score, reinforcement areas those at or above their k-th highest (ties included; fewer than k observed: all).
+- designated: the indicators the file names (table.reinforcement_areas / table.refinement_areas).
+- relative and designated: u supports v on i when i is a reinforcement area of u, a refinement area of v, and
+  score_u,i >= score_v,i + min_gap (1e-9 tolerance); designated with a score missing: the designation decides.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import numpy as np
 from matcher.io.grades import HIGHEST, LOWEST
 from matcher.io.teachers import TeacherTable
 from matcher.policy import Policy
+
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -39,22 +49,78 @@ class Ref:
         return dict(self.policy.indicator_weights).get(ind, 1.0) * dict(self.policy.domain_weights).get(
             r.domain_of(ind), 1.0)
 
-    def gain_units(self, u: int, v: int) -> int:
-        """What u offers v, in the engine's fixed-point units (u strong, v weak, summed over indicators)."""
+    def areas(self, t: int) -> tuple[set[int], set[int]]:
+        """(reinforcement areas, refinement areas) of teacher t, as indicator positions."""
+        cache = self.__dict__.setdefault("_areas_of", {})
+        if t not in cache:
+            cache[t] = self._areas(t)
+        return cache[t]
+
+    def _areas(self, t: int) -> tuple[set[int], set[int]]:
         p, s = self.policy, self.table.scores
-        if p.max_junior_years is not None:
-            yu, yv = self.table.years[u], self.table.years[v]
-            if not (math.isnan(yu) or math.isnan(yv)) and yv - yu > p.max_junior_years:
-                return 0
+        k = s.shape[1]
+        if p.areas == "designated":
+            reinforce, refine = self.table.reinforcement_areas, self.table.refinement_areas
+            return ({j for j in range(k) if reinforce is not None and reinforce[t, j]},
+                    {j for j in range(k) if refine is not None and refine[t, j]})
+        observed = [(float(s[t, j]), j) for j in range(k) if not math.isnan(s[t, j])]
+        if p.areas == "relative":
+            if not observed:
+                return set(), set()
+            ranked = sorted(x for x, _ in observed)
+            n = min(p.areas_per_teacher, len(ranked))
+            kth_lowest, kth_highest = ranked[n - 1], ranked[len(ranked) - n]
+            return {j for x, j in observed if x >= kth_highest}, {j for x, j in observed if x <= kth_lowest}
         weak, strong = self.thresholds()
+        return {j for x, j in observed if x >= strong and not x < weak}, {j for x, j in observed if x < weak}
+
+    def supports(self, u: int, v: int, j: int) -> bool:
+        """u can support v on indicator j (before the experience rule and weights)."""
+        if j not in self.areas(u)[0] or j not in self.areas(v)[1]:
+            return False
+        if self.policy.areas == "thresholds":
+            return True
+        su, sv = float(self.table.scores[u, j]), float(self.table.scores[v, j])
+        if math.isnan(su) or math.isnan(sv):
+            return self.policy.areas == "designated"  # relative areas are observed ones, so never reached there
+        return su - sv >= self.policy.min_gap - EPS
+
+    def junior_blocked(self, u: int, v: int) -> bool:
+        """The experience rule: u may not support v when u is more than max_junior_years junior."""
+        p = self.policy
+        if p.max_junior_years is None:
+            return False
+        yu, yv = self.table.years[u], self.table.years[v]
+        return not (math.isnan(yu) or math.isnan(yv)) and yv - yu > p.max_junior_years
+
+    def covered(self, u: int, v: int) -> tuple[str, ...]:
+        """The indicators (names, rubric order) u can support v in and that add to the value, as a pair lists them
+        (a_helps_b): weight > 0, and with weigh_gap_size a gap > 0 (min_gap = 0 lets equal scores through, worth
+        nothing)."""
+        if self.junior_blocked(u, v):
+            return ()
+        inds, s = self.table.rubric.indicators, self.table.scores
+        sized = self.policy.weigh_gap_size
+        return tuple(inds[j] for j in range(len(inds)) if self.weight(j) > 0 and self.supports(u, v, j)
+                     and not (sized and float(s[u, j]) - float(s[v, j]) <= 0))
+
+    def gain_units(self, u: int, v: int) -> int:
+        """What u offers v, in the engine's fixed-point units (summed over the indicators u can support v in; with
+        weigh_gap_size each counts weight x (score_u - score_v), or its weight alone where a score is missing)."""
+        p, s = self.policy, self.table.scores
+        if self.junior_blocked(u, v):
+            return 0
         total = 0.0
         for j in range(s.shape[1]):
-            su, sv = s[u, j], s[v, j]
-            if math.isnan(su) or math.isnan(sv):
+            if not self.supports(u, v, j):
                 continue
-            if sv < weak and su >= strong and not su < weak:
-                total += self.weight(j) * ((su - sv) if p.weigh_gap_size else 1.0)
+            gap = float(s[u, j]) - float(s[v, j])
+            total += self.weight(j) * ((1.0 if math.isnan(gap) else gap) if p.weigh_gap_size else 1.0)
         return int(round(total * self.scale))
+
+    def two_way(self, a: int, b: int) -> bool:
+        """Each of the pair can support the other (mutual mode)."""
+        return self.gain_units(a, b) > 0 and self.gain_units(b, a) > 0
 
     def grade_set(self, i: int) -> set[int]:
         m = int(self.table.grades[i])
@@ -109,22 +175,27 @@ class Ref:
 
 
 def brute_force(ref: Ref, members: list[int], previous: set[tuple[int, int]] = frozenset()) -> tuple:
-    """The lexicographic optimum (value, kept previous pairs, soft score) over all valid pairings of members.
+    """The lexicographic optimum (value, kept previous pairs, two-way pairs, soft score) over all valid pairings of
+    members.
 
-    Mutual: matchings. One-way: every vertex is a partner with up to K targets, a target, or alone.
-    With preference_weight > 0 the soft score is folded into the first component, as the policy says.
+    Mutual: matchings. One-way: every vertex is a partner with up to K targets, a target, or alone (no two-way).
+    With preference_weight > 0 the soft score, and with two_way_weight > 0 the two-way count, is folded into the
+    first component, as the policy says.
     """
     p = ref.policy
-    pw = p.preference_weight
+    pw, tw = p.preference_weight, p.two_way_weight
     n = len(members)
 
     def edge_key(a: int, b: int) -> tuple:
         units = ref.pair_units(a, b)
         soft = ref.soft(a, b)
+        two = int(p.mode == "mutual" and ref.gain_units(a, b) > 0 and ref.gain_units(b, a) > 0)
         prev = ((a, b) in previous) if p.mode == "one_way" else ((min(a, b), max(a, b)) in previous)
         if pw > 0:
-            return (units + int(round(pw * ref.scale * soft)), int(prev), 0)
-        return (units, int(prev), soft)
+            units, soft = units + int(round(pw * ref.scale * soft)), 0
+        if tw > 0:
+            units, two = units + int(round(tw * ref.scale * two)), 0
+        return (units, int(prev), two, soft)
 
     if p.mode == "mutual":
         edges = {}
@@ -137,14 +208,14 @@ def brute_force(ref: Ref, members: list[int], previous: set[tuple[int, int]] = f
         @cache
         def best(mask: int) -> tuple:
             if mask == 0:
-                return (0, 0, 0)
+                return (0, 0, 0, 0)
             i = (mask & -mask).bit_length() - 1
             rest = mask & ~(1 << i)
             top = best(rest)
             for j in range(i + 1, n):
                 if rest >> j & 1 and (i, j) in edges:
                     e, sub = edges[(i, j)], best(rest & ~(1 << j))
-                    top = max(top, (e[0] + sub[0], e[1] + sub[1], e[2] + sub[2]))
+                    top = max(top, tuple(x + y for x, y in zip(e, sub, strict=True)))
             return top
 
         return best((1 << n) - 1)
@@ -157,7 +228,7 @@ def brute_force(ref: Ref, members: list[int], previous: set[tuple[int, int]] = f
             a, b = members[i], members[j]
             if i != j and ref.allowed(a, b) and ref.gain_units(a, b) > 0:
                 arcs[(i, j)] = edge_key(a, b)
-    best_total = (0, 0, 0)
+    best_total = (0, 0, 0, 0)
 
     def assign(targets: list[int], load: dict[int, int], acc: tuple) -> None:
         nonlocal best_total
@@ -170,21 +241,30 @@ def brute_force(ref: Ref, members: list[int], previous: set[tuple[int, int]] = f
             if load[pp] < k and (pp, t) in arcs:
                 load[pp] += 1
                 e = arcs[(pp, t)]
-                assign(rest, load, (acc[0] + e[0], acc[1] + e[1], acc[2] + e[2]))
+                assign(rest, load, tuple(x + y for x, y in zip(acc, e, strict=True)))
                 load[pp] -= 1
 
     for roles in range(2 ** n):  # bit set: partner; others may be targets
         partners = [i for i in range(n) if roles >> i & 1]
         others = [i for i in range(n) if not roles >> i & 1]
-        assign(others, {pp: 0 for pp in partners}, (0, 0, 0))
+        assign(others, {pp: 0 for pp in partners}, (0, 0, 0, 0))
     return best_total
 
 
 def make_table(rubric, rows: list[dict]) -> TeacherTable:
-    """A TeacherTable straight from dicts (scores as a list aligned with the rubric's indicators)."""
+    """A TeacherTable straight from dicts (scores as a list aligned with the rubric's indicators; optional
+    "reinforce" and "refine": lists of indicator names, the designated areas, given when any row has them)."""
     from matcher.io.grades import parse_grades
 
     n = len(rows)
+    k = len(rubric.indicators)
+
+    def named(key: str) -> np.ndarray | None:
+        if not any(key in r for r in rows):
+            return None
+        return np.array([[ind in r.get(key, ()) for ind in rubric.indicators] for r in rows], dtype=bool
+                        ).reshape(n, k)
+
     return TeacherTable(
         rubric=rubric,
         teacher_id=np.array([r["teacher_id"] for r in rows], dtype=object),
@@ -195,6 +275,8 @@ def make_table(rubric, rows: list[dict]) -> TeacherTable:
         grades_text=np.array([r.get("grades", "5") for r in rows], dtype=object),
         years=np.array([float(r.get("years", 5)) for r in rows]),
         opt_out=np.array([bool(r.get("opt_out", False)) for r in rows]),
-        scores=np.array([r["scores"] for r in rows], dtype=float).reshape(n, len(rubric.indicators)),
+        scores=np.array([r["scores"] for r in rows], dtype=float).reshape(n, k),
         source="generated",
+        reinforcement_areas=named("reinforce"),
+        refinement_areas=named("refine"),
     )

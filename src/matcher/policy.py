@@ -14,6 +14,8 @@ Mode = Literal["mutual", "one_way"]
 Affinity = Literal["any", "prefer_same", "require_same", "prefer_cross"]
 Scope = Literal["school", "district", "all"]
 Aggregate = Literal["mean", "median", "latest"]
+Areas = Literal["thresholds", "relative", "designated"]
+Stability = Literal["keep_untouched", "balanced", "full"]
 IdPair = tuple[str, str]
 
 
@@ -42,6 +44,15 @@ class Policy:
     solver: str = "auto"
     time_limit_seconds: float | None = None  # per pool, one-way only; beyond it the answer is reported unproven
     aggregate: Aggregate = "mean"  # a teacher's score over several observations: mean, median or latest (by date)
+    # Which indicators are a teacher's reinforcement and refinement areas: score thresholds (IPI), each teacher's
+    # own k highest and k lowest scores (relative), or the areas named in the file (designated).
+    areas: Areas = "thresholds"
+    areas_per_teacher: int = 3  # relative: k
+    min_gap: float = 1.0  # relative and designated: u supports v on i only when u's score is this far above v's
+    two_way_weight: float = 0.0  # 0: pairs where each can support the other only break ties among optimal pairings
+    # A re-run with earlier pairs: keep every one still allowed (keep_untouched), keep them unless breaking one
+    # raises the value (balanced), or ignore them in the objective (full).
+    previous_stability: Stability = "keep_untouched"
 
     def replace(self, **changes: Any) -> Policy:
         return dataclasses.replace(self, **changes)
@@ -61,6 +72,8 @@ class Policy:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Policy)}
+_CHOICES: dict[str, Any] = {"mode": Mode, "subject": Affinity, "grade": Affinity, "scope": Scope,
+                            "aggregate": Aggregate, "areas": Areas, "previous_stability": Stability}
 
 
 def _pairs(value: Any, key: str, source: str, problems: list[Problem]) -> tuple[IdPair, ...]:
@@ -105,9 +118,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy", base: Policy 
             values[key] = _pairs(value, key, source, problems)
         elif key in ("indicator_weights", "domain_weights"):
             values[key] = _weights(value, key, source, problems)
-        elif key in ("mode", "subject", "grade", "scope", "aggregate"):
-            allowed = get_args({"mode": Mode, "subject": Affinity, "grade": Affinity, "scope": Scope,
-                                "aggregate": Aggregate}[key])
+        elif key in _CHOICES:
+            allowed = get_args(_CHOICES[key])
             if value not in allowed:
                 problems.append(Problem(source, f"must be one of {', '.join(allowed)}", column=key,
                                         value=repr(value)))
@@ -127,8 +139,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy", base: Policy 
                                         value=repr(value)))
             else:
                 values[key] = value
-        elif key in ("max_targets_per_partner", "max_grade_distance"):
-            lowest = 1 if key == "max_targets_per_partner" else 0
+        elif key in ("max_targets_per_partner", "max_grade_distance", "areas_per_teacher"):
+            lowest = 0 if key == "max_grade_distance" else 1
             if value is None and key == "max_grade_distance":
                 values[key] = None
             elif isinstance(value, bool) or not isinstance(value, int) or value < lowest:
@@ -137,7 +149,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy", base: Policy 
             else:
                 values[key] = value
         else:  # optional non-negative numbers
-            if value is None and key != "preference_weight":
+            if value is None and key not in ("preference_weight", "two_way_weight", "min_gap"):
                 values[key] = None
             elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 problems.append(Problem(source, "must be a number >= 0", column=key, value=repr(value)))

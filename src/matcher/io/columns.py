@@ -36,6 +36,10 @@ TEACHER_FIELDS: dict[str, tuple[str, ...]] = {
     "observer": ("evaluator", "observer_name", "evaluator_name", "observed_by"),
     "role": ("position", "job_title", "staff_role"),
     "supervisor_id": ("supervisor", "supervisor_employee_id", "manager_id"),
+    # A teacher's areas as a post-observation conference names them (indicators separated by ";"); on an
+    # observation export, each row names that observation's.
+    "reinforcement_areas": ("reinforcement_area", "area_of_reinforcement", "areas_of_reinforcement", "reinforcement"),
+    "refinement_areas": ("refinement_area", "area_of_refinement", "areas_of_refinement", "refinement"),
 }
 # Columns of a long score file (one row per score) besides the roster fields it may repeat.
 SCORE_FIELDS: dict[str, tuple[str, ...]] = {

@@ -15,6 +15,8 @@ from ..rubric import Rubric
 AGGREGATES = ("mean", "median", "latest")
 # Per-teacher text fields that may be absent (an empty string then); row i of each is teacher i.
 TEXT_FIELDS = ("teacher_name", "school_name", "email", "role", "supervisor_id")
+# Optional columns naming a teacher's areas (indicators separated by ";"), read into (n, k) bool arrays.
+AREA_FIELDS = ("reinforcement_areas", "refinement_areas")
 
 
 def _blank(n: int) -> np.ndarray:
@@ -28,6 +30,7 @@ class TeacherTable:
     A teacher observed several times has one row here: `scores` aggregates their observations (`aggregate`:
     mean, median or latest), `n_obs` counts the observations that scored each indicator, and `other_scores`
     holds the other aggregates (only when some teacher has several observations), so a policy can choose.
+    `reinforcement_areas` and `refinement_areas` hold the areas the file names (AREA_FIELDS), if it has them.
     """
 
     rubric: Rubric
@@ -51,6 +54,10 @@ class TeacherTable:
     extras: tuple[tuple[str, np.ndarray], ...] = ()  # other columns of the file, carried through as text
     aggregate: str = "mean"
     other_scores: tuple[tuple[str, np.ndarray], ...] = ()  # (aggregate, (n, k) scores) besides `scores`
+    # (n, k) bool: the indicators the file names in its reinforcement_areas / refinement_areas column (the union
+    # over a teacher's rows), for policy areas = "designated"; None when the file has no such column.
+    reinforcement_areas: np.ndarray | None = None
+    refinement_areas: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.teacher_id)

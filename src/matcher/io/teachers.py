@@ -30,7 +30,7 @@ from .grades import parse_grades
 from .limits import MAX_ID_LENGTH, check_time
 from .observations import Aggregates, aggregate_columns, agree, group, parse_dates, text_key
 from .sheets import Layout, Sheet, read_sheet
-from .table import AGGREGATES, TeacherTable
+from .table import AGGREGATES, AREA_FIELDS, TeacherTable
 
 REQUIRED = ("teacher_id", "school_id", "subject", "grades", "years_experience")
 LONG_COLUMNS = ("teacher_id", "indicator", "score")
@@ -179,6 +179,7 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
     check_time()
     table_fields, codes, n = _teachers_of(f, roster_rows, keep)
     check_time()
+    areas = _designations(f, codes, n, rubric)
     dates = roster_rows["date_days"] if "observation_date" in fields else None
     del roster_rows
     f.forget_text(keeping=("observation_date",))
@@ -196,7 +197,7 @@ def read_teachers(path: str | Path, rubric: Rubric, roster: str | Path | None = 
         warnings.append(f"{f.name}: no column for {len(missing)} indicator(s) of the {rubric.name} rubric, treated "
                         f"as not observed for everyone: {', '.join(missing)}")
     return _table(rubric, f, table_fields, agg, aggregate, codes, keep,
-                  f.sheet.warnings + tuple(warnings + _marked_warning(f)))
+                  f.sheet.warnings + tuple(warnings + _marked_warning(f)), areas=areas)
 
 
 def _open(path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None, strict: bool,
@@ -305,7 +306,7 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
     n = len(f.sheet.frame)
     out: dict[str, np.ndarray] = {}
     for fld in TEACHER_FIELDS:
-        if fld not in ("years_experience",):
+        if fld not in ("years_experience", *AREA_FIELDS):
             out[fld] = f.text(fld)
     for fld in ("teacher_id", "school_id"):
         if fld in f.cols.fields:
@@ -507,8 +508,56 @@ def _extras(f: _File, codes: np.ndarray, keep: np.ndarray, n: int) -> tuple[tupl
     return tuple(out)
 
 
+def _designations(f: _File, codes: np.ndarray, n: int, rubric: Rubric) -> dict[str, np.ndarray | None]:
+    """Per teacher, the indicators each area column (reinforcement_areas, refinement_areas) names: (n, k) bool,
+    the union over the teacher's rows (codes: row -> teacher, -1 for rows not counted); None for a column the file
+    does not have. A cell lists indicators separated by ";", by the rubric's names or labels ("Questioning",
+    "Standards & Objectives"); a name that is not an indicator is a problem naming its row, column and value."""
+    out: dict[str, np.ndarray | None] = {}
+    k = len(rubric.indicators)
+    vocab = Vocabulary({}, rubric, True)
+    counted = codes >= 0
+    for fld in AREA_FIELDS:
+        if fld not in f.cols.fields:
+            out[fld] = None
+            continue
+        check_time()
+        inverse, cells = text_codes(pd.Series(f.text(fld), dtype=object))
+        named_u = np.zeros((len(cells), k), dtype=bool)
+        unknown_u = np.full(len(cells), "", dtype=object)
+        for u, cell in enumerate(cells.tolist()):  # each distinct cell once
+            if u % 65_536 == 65_535:
+                check_time()  # an upload's deadline: a file of millions of distinct cells stops in time
+            unknown = []
+            for part in cell.split(";"):
+                name = part.strip()
+                if not name:
+                    continue
+                j = _indicator_index(rubric, vocab, name)
+                if j < 0:
+                    unknown.append(name)
+                else:
+                    named_u[u, j] = True
+            unknown_u[u] = "; ".join(unknown)
+        unknown_rows = unknown_u[inverse] if len(inverse) else np.zeros(0, dtype=object)
+
+        def problem(value: str, fld: str = fld) -> str:
+            hint = vocab.suggest(value) if ";" not in value else ""
+            return (f"not an indicator of the {rubric.name} rubric" + (f"; {hint}" if hint else "") +
+                    f" ({fld}: indicator names or labels separated by ';')")
+
+        f.report(counted & (unknown_rows != ""), fld, problem, unknown_rows)
+        areas = np.zeros((n, k), dtype=bool)
+        rows = np.flatnonzero(counted)
+        r, j = np.nonzero(named_u[inverse[rows]]) if len(rows) else (rows, rows)
+        areas[codes[rows[r]], j] = True
+        out[fld] = areas
+    return out
+
+
 def _table(rubric: Rubric, f: _File, t: dict[str, np.ndarray], agg: Aggregates, method: str, codes: np.ndarray,
-           keep: np.ndarray, warnings: tuple[str, ...], source: str | None = None) -> TeacherTable:
+           keep: np.ndarray, warnings: tuple[str, ...], source: str | None = None,
+           areas: dict[str, np.ndarray | None] | None = None) -> TeacherTable:
     n = len(t["teacher_id"])
     by = {"mean": agg.mean, "median": agg.median, "latest": agg.latest}
     scores = by[method] if by[method] is not None else agg.mean
@@ -519,7 +568,9 @@ def _table(rubric: Rubric, f: _File, t: dict[str, np.ndarray], agg: Aggregates, 
                         scores=scores, source=source or f.name, warnings=warnings, teacher_name=t["teacher_name"],
                         school_name=t["school_name"], email=t["email"], role=t["role"],
                         supervisor_id=t["supervisor_id"], n_obs=agg.count, extras=_extras(f, codes, keep, n),
-                        aggregate=method, other_scores=others)
+                        aggregate=method, other_scores=others,
+                        reinforcement_areas=(areas or {}).get("reinforcement_areas"),
+                        refinement_areas=(areas or {}).get("refinement_areas"))
 
 
 def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap | None, sheet: str | None,
@@ -537,6 +588,7 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     rows = _roster_rows(r)
     keep, warnings = _drop_repeated_rows(r)
     t, codes, n = _teachers_of(r, rows, keep)
+    areas = _designations(r, codes, n, rubric)  # a long file's areas are on its roster
     k = len(rubric.indicators)
     # the score rows
     tid = s.text("teacher_id")
@@ -578,7 +630,7 @@ def _read_long(path: Path, roster_path: Path, rubric: Rubric, columns: ColumnMap
     if problems:
         raise _located(problems)
     return _table(rubric, r, t, agg, method, codes, keep, r.sheet.warnings + s.sheet.warnings
-                  + tuple(warnings + s_warn + _marked_warning(s)), source=f"{s.name} + {r.name}")
+                  + tuple(warnings + s_warn + _marked_warning(s)), source=f"{s.name} + {r.name}", areas=areas)
 
 
 def _indicator_index(rubric: Rubric, vocab: Vocabulary, text: str) -> int:

@@ -32,6 +32,12 @@ class _Run:
     forbidden: set[tuple[int, int]]
     previous: set[tuple[int, int]]  # mutual: (min, max); one-way: (partner, target)
     has_previous: bool = False  # a previous run was given (even an empty one)
+    # Pairs held while still allowed, in order of precedence: a principal's kept pairs, then (keep_untouched)
+    # every previous pair. One-way: (partner, target).
+    hold: list[tuple[int, int, str]] = field(default_factory=list)  # (a, b, origin "kept" | "optimized")
+    prefer_previous: bool = False  # previous pairs break ties among optimal pairings (balanced, keep_untouched)
+    price_stability: bool = False  # also solve each pool afresh, to report what holding pairs costs
+    cost_units: int = 0  # value units the held pairs cost against fresh optima of their pools
     chosen: list[tuple[int, int, str, int]] = field(default_factory=list)  # (a, b, origin, value units)
     pairs: list[Pair] = field(default_factory=list)
     unmatched: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -81,24 +87,41 @@ def _split(keys: np.ndarray, members: np.ndarray | None = None) -> list[np.ndarr
     return [members[part] for part in np.split(order, cuts)]
 
 
-def _weights(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray) -> np.ndarray:
-    """Integer edge weights: value first; then kept previous pairs; then soft preferences (lexicographic)."""
+def _two_way(g: Group, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each candidate pair (a[i], b[i]) of the pool can support each other (mutual mode)."""
+    return (g.help[a, b] > 0) & (g.help[b, a] > 0)
+
+
+def _weights(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray,
+             tie_breaks: bool = True) -> np.ndarray:
+    """Integer edge weights, lexicographic: the objective (value, plus two-way pairs and soft preferences where
+    the policy weighs them in); then kept previous pairs; then two-way pairs; then soft preferences. Each layer is
+    scaled past the most the layers below it can add up to over one matching. tie_breaks=False: the objective
+    alone (the fresh optimum that prices keeping earlier pairs)."""
     p = run.policy
-    m = len(g.members) + 1  # more than the number of edges any solution can hold
+    n = len(g.members) if run.one_way else len(g.members) // 2 + 1  # more than the edges any solution can hold
     soft = g.soft[a, b]
+    two_way = _two_way(g, a, b) if not run.one_way else np.zeros(len(a), dtype=bool)
     if p.preference_weight > 0:
         primary = primary + np.rint(p.preference_weight * run.scoring.scale * soft).astype(np.int64)
         soft = np.zeros_like(soft)
+    if p.two_way_weight > 0 and not run.one_way:
+        primary = primary + np.rint(p.two_way_weight * run.scoring.scale * two_way).astype(np.int64)
+        two_way = np.zeros_like(two_way)
+    if not tie_breaks:
+        return primary
     s_max = 2 if p.soft_preferences and p.preference_weight == 0 else 0
-    b2 = s_max * m + 1
-    b1 = b2 * ((m if run.previous else 0) + 1)
-    w = primary * b1 + soft * (s_max > 0)
-    if run.previous:
+    w_soft = 1
+    w_two = s_max * n + 1
+    t_max = 0 if run.one_way or p.two_way_weight > 0 else 1
+    w_prev = w_two * (t_max * n + 1)
+    prev = np.zeros(len(a), dtype=bool)
+    if run.previous and run.prefer_previous:
         ga, gb = g.members[a], g.members[b]
         key = (ga, gb) if run.one_way else (np.minimum(ga, gb), np.maximum(ga, gb))
         prev = np.fromiter(((int(x), int(y)) in run.previous for x, y in zip(*key, strict=True)), bool, len(a))
-        w = w + prev * b2
-    return w
+    w_obj = w_prev * ((n if prev.any() else 0) + 1)
+    return primary * w_obj + prev * w_prev + (two_way * w_two if t_max else 0) + (soft * w_soft if s_max else 0)
 
 
 @dataclass
@@ -110,10 +133,60 @@ class _Outcome:
     method: str | None
     optimal: bool
     pairs: list[Pair] = field(default_factory=list)
+    cost_units: int = 0  # value the pool gives up by holding earlier pairs, against solving it afresh
 
 
-def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str) -> _Outcome:
-    """Solve one pool: its pairs and the reasons of those left out."""
+def _solve_edges(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray, fixed_ix: list[int],
+                 tie_breaks: bool = True) -> solvers.Solution:
+    """The exact solver on one pool's candidate edges (one-way: arcs a -> b; fixed_ix: arcs that must be chosen)."""
+    if not len(a):
+        return solvers.Solution(np.zeros(0, dtype=np.int64), True, "none")
+    w = _weights(run, g, a, b, primary, tie_breaks)
+    if run.one_way:
+        return solvers.star_packing(len(g.members), a, b, w, run.policy.max_targets_per_partner,
+                                    np.array(fixed_ix, dtype=np.int64), run.policy.solver,
+                                    run.policy.time_limit_seconds)
+    return solvers.matching(len(g.members), a, b, w, run.policy.solver)
+
+
+def _held(run: _Run, g: Group, arc_ix: dict[tuple[int, int], int], fixed_ix: list[int], a: np.ndarray,
+          b: np.ndarray, candidates: list[tuple[int, int, str]]) -> dict[int, str]:
+    """Which earlier pairs stay: each one still allowed (a candidate edge of the pool: both teachers here, every rule
+    passes, worth something) whose teachers no must-pair or earlier-held pair has taken, in the candidates' order
+    (a principal's kept pairs first). Returns edge index -> origin."""
+    pos = {int(x): i for i, x in enumerate(g.members.tolist())}
+    k = run.policy.max_targets_per_partner
+    targets: set[int] = set()  # one-way: who has a partner already
+    load: dict[int, int] = {}  # one-way: targets per partner
+    used: set[int] = set()  # mutual: who is paired already
+    for e in fixed_ix:
+        targets.add(int(b[e]))
+        load[int(a[e])] = load.get(int(a[e]), 0) + 1
+    out: dict[int, str] = {}
+    for x, y, why in candidates:
+        if x not in pos or y not in pos:
+            continue
+        i, j = pos[x], pos[y]
+        e = arc_ix.get((i, j) if run.one_way else (min(i, j), max(i, j)))
+        if e is None:
+            continue
+        if run.one_way:
+            if j in targets or j in load or i in targets or load.get(i, 0) >= k:
+                continue
+            targets.add(j)
+            load[i] = load.get(i, 0) + 1
+        else:
+            if i in used or j in used:
+                continue
+            used.update((i, j))
+        out[e] = why
+    return out
+
+
+def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str,
+                 hold: Sequence[tuple[int, int, str]] = ()) -> _Outcome:
+    """Solve one pool: its pairs and the reasons of those left out. fixed: one-way must-pairs (partner, target);
+    hold: earlier pairs kept while still allowed, (a, b, origin) in order of precedence."""
     m = len(g.members)
     if run.one_way:
         arcs = g.allowed & (g.help > 0)
@@ -125,27 +198,44 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str)
         keep = primary > 0
         a, b, primary = a[keep], b[keep], primary[keep]
     out = _Outcome([], {}, None, True)
+    fixed_ix: list[int] = []
+    held: dict[int, str] = {}
+    if fixed or hold:  # (a dictionary of every edge costs as much as a school's solve: only when needed)
+        pos = {int(x): i for i, x in enumerate(g.members.tolist())}
+        arc_ix = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True))}
+        fixed_ix = [arc_ix[(pos[x], pos[y])] for x, y in fixed]
+        held = _held(run, g, arc_ix, fixed_ix, a, b, list(hold)) if hold else {}
+    chosen: dict[int, str] = {}
+    if held and (not run.one_way or run.policy.max_targets_per_partner == 1):
+        # Held pairs leave the pool with their two teachers (with one target per partner, one-way is a matching);
+        # the rest of the pool is solved exactly as usual.
+        gone = np.zeros(m, dtype=bool)
+        gone[[int(x) for e in held for x in (a[e], b[e])]] = True
+        rest = np.flatnonzero(~(gone[a] | gone[b]))
+        back = np.full(len(a), -1, dtype=np.int64)
+        back[rest] = np.arange(len(rest))
+        sol = _solve_edges(run, g, a[rest], b[rest], primary[rest], [int(back[e]) for e in fixed_ix])
+        chosen = {**held, **{int(rest[e]): origin for e in sol.chosen.tolist()}}
+    else:
+        # One-way with several targets per partner: held arcs are fixed in the solver, so their partners may
+        # still take more targets.
+        sol = _solve_edges(run, g, a, b, primary, fixed_ix + [e for e in held if e not in fixed_ix])
+        chosen = {int(e): held.get(int(e), origin) for e in sol.chosen.tolist()}
+    if len(a) or held:
+        out.method, out.optimal = sol.method if len(a) else None, sol.optimal
+    if run.price_stability and held:
+        fresh = _solve_edges(run, g, a, b, primary, fixed_ix, tie_breaks=False)
+        out.cost_units = int(primary[fresh.chosen].sum()) - int(sum(int(primary[e]) for e in chosen))
     taken: dict[int, int] = {}
     value_of: dict[int, float] = {}
-    if len(a):
-        w = _weights(run, g, a, b, primary)
-        if run.one_way:
-            pos = {int(x): i for i, x in enumerate(g.members.tolist())}
-            arc_ix = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True))}
-            fixed_ix = [arc_ix[(pos[x], pos[y])] for x, y in fixed]
-            sol = solvers.star_packing(m, a, b, w, run.policy.max_targets_per_partner, np.array(fixed_ix, int),
-                                       run.policy.solver, run.policy.time_limit_seconds)
-        else:
-            sol = solvers.matching(m, a, b, w, run.policy.solver)
-        out.method, out.optimal = sol.method, sol.optimal
-        for e in sol.chosen.tolist():
-            x, y = int(g.members[a[e]]), int(g.members[b[e]])
-            out.chosen.append((x, y, origin, int(primary[e])))
-            v = float(primary[e]) / run.scoring.scale
-            taken.setdefault(x, y)
-            taken[y] = x
-            value_of.setdefault(x, v)
-            value_of[y] = v
+    for e, why in sorted(chosen.items()):
+        x, y = int(g.members[a[e]]), int(g.members[b[e]])
+        out.chosen.append((x, y, why, int(primary[e])))
+        v = float(primary[e]) / run.scoring.scale
+        taken.setdefault(x, y)
+        taken[y] = x
+        value_of.setdefault(x, v)
+        value_of[y] = v
     left = [i for i, t in enumerate(g.members.tolist()) if t not in taken]
     out.unmatched = unmatched_reasons(run.table, run.scoring, g, left, run.policy.respect_opt_out, taken, value_of)
     return out
@@ -158,12 +248,13 @@ class _Task:
     origin: str
     other_school_only: bool = False
     km: np.ndarray | None = None
+    hold: tuple[tuple[int, int, str], ...] = ()  # earlier pairs kept while allowed: (a, b, origin)
 
 
 def _run_task(run: _Run, task: _Task) -> _Outcome:
     g = build_group(run.table, run.scoring, run.policy, task.members, run.forbidden,
                     other_school_only=task.other_school_only, km=task.km)
-    out = _solve_group(run, g, task.fixed, task.origin)
+    out = _solve_group(run, g, task.fixed, task.origin, list(task.hold))
     out.pairs = _make_pairs(run, out.chosen)  # explained here, so that workers share this work too
     return out
 
@@ -184,6 +275,7 @@ def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress |
             run.methods[o.method] = run.methods.get(o.method, 0) + 1
         run.optimal &= o.optimal
         run.unproven += not o.optimal
+        run.cost_units += o.cost_units
 
 
 def _check_must_pairs(run: _Run, must: list[tuple[int, int]]) -> None:
@@ -239,12 +331,18 @@ def _check_must_pairs(run: _Run, must: list[tuple[int, int]]) -> None:
 
 def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
                   previous: Sequence[tuple[str, str]] | None = None, previous_source: str = "previous pairs",
+                  keep: Sequence[tuple[str, str]] = (),
                   school_coords: dict[str, tuple[float, float]] | None = None,
                   policy_source: str = "policy", progress: Progress | None = None,
                   workers: int = 1) -> PairingResult:
     """Pair teachers exactly under the policy; see PRODUCT.md's IPI policy for the defaults.
 
-    previous: last run's pairs (teacher_a, teacher_b); they are kept wherever still allowed and optimal.
+    previous: last run's pairs (teacher_a, teacher_b; one-way: partner, target). policy.previous_stability says
+    how they weigh: keep_untouched (default) keeps every one still allowed and pairs only the others (the summary
+    prices this against a fresh optimum); balanced keeps them wherever that costs no value (an exact tie-break);
+    full solves afresh and only reports what changed.
+    keep: pairs a principal chose to keep; each stays while still allowed (both teachers in the same pool, every
+    rule passes, worth something), whatever the stability, and otherwise is left free without an error.
     school_coords: school_id -> (latitude, longitude), for the cross-school distance limit.
     workers: processes for the per-school solves (forked; the answer is the same for any number).
 
@@ -263,6 +361,7 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     must = _ids(table, policy.must_pair, "must_pair", policy_source, problems)
     index = table.index
     prev_ids = [(index[a], index[b]) for a, b in (previous or ()) if a in index and b in index and a != b]
+    keep_ids = [(index[a], index[b]) for a, b in keep if a in index and b in index and a != b]
     if policy.cross_school_fallback and policy.fallback_max_km is not None:
         if not school_coords:
             problems.append(Problem(policy_source, "a distance limit needs school coordinates (pass the schools "
@@ -282,6 +381,12 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
         raise InputError(problems)
     run = _Run(table, policy, scoring, {(min(a, b), max(a, b)) for a, b in forbidden_ids},
                {(a, b) if one_way else (min(a, b), max(a, b)) for a, b in prev_ids}, previous is not None)
+    stability = policy.previous_stability if previous is not None else "full"
+    run.prefer_previous = stability != "full"
+    run.hold = [(a, b, "kept") for a, b in keep_ids]
+    if stability == "keep_untouched":
+        run.hold += [(a, b, "optimized") for a, b in prev_ids]
+        run.price_stability = True
     _check_must_pairs(run, must)
 
     # Stage 1: within each school (or the scope's pool).
@@ -302,7 +407,12 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     for a, b in (must if one_way else []):
         must_by_key.setdefault(keys[a], []).append((a, b))
     solve_start = time.perf_counter()
-    _run_tasks(run, [_Task(m, must_by_key.get(keys[m[0]], []), "optimized") for m in groups], workers, progress)
+    hold_by_key: dict[Any, list[tuple[int, int, str]]] = {}
+    for a, b, why in run.hold:
+        if keys[a] == keys[b]:
+            hold_by_key.setdefault(keys[a], []).append((a, b, why))
+    _run_tasks(run, [_Task(m, must_by_key.get(keys[m[0]], []), "optimized", hold=tuple(hold_by_key.get(keys[m[0]], ())))
+                     for m in groups], workers, progress)
 
     # Stage 2: the cross-school fallback for whoever is still without a pair.
     fallback_value = 0.0
@@ -311,7 +421,7 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
         _fallback(run, school_coords, workers)
         fallback_value = sum(units for *_, units in run.chosen[before:]) / scoring.scale
     solve_seconds = time.perf_counter() - solve_start
-    result = _decode(run, previous, previous_source, fallback_value, solve_seconds, started)
+    result = _decode(run, previous, keep, previous_source, fallback_value, solve_seconds, started)
     if progress:
         progress(1.0)
     return result
@@ -375,9 +485,10 @@ def _make_pairs(run: _Run, chosen: list[tuple[int, int, str, int]]) -> list[Pair
     notes = []
     for (a, _, origin, _), key in zip(rows, keys, strict=True):
         note = {"must_pair": "Required by the must-pair list.",
+                "kept": "Kept as the principal decided on the previous run.",
                 "cross_school": f"A cross-school pair within district {t.district_id[a]}: neither found a "
                                 "partner in their own school."}.get(origin, "")
-        if key in prev:
+        if key in prev and origin != "kept":
             note = (note + " Kept from the previous run.").strip()
         notes.append(note)
     texts = describe_pairs(t, run.scoring, A, B, run.one_way, allow_ab, allow_ba, notes)
@@ -396,8 +507,8 @@ def _make_pairs(run: _Run, chosen: list[tuple[int, int, str, int]]) -> list[Pair
     return out
 
 
-def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_source: str, fallback_value: float,
-            solve_seconds: float, started: float) -> PairingResult:
+def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, keep: Sequence[tuple[str, str]],
+            previous_source: str, fallback_value: float, solve_seconds: float, started: float) -> PairingResult:
     t, p = run.table, run.policy
     pairs = list(run.pairs)
     chosen_keys = {(a, b) if run.one_way else (min(a, b), max(a, b)) for a, b, _, _ in run.chosen}
@@ -407,6 +518,7 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
                                   school_names.get(str(t.school_id[i]), ""))
                         for i, (code, why) in run.unmatched.items()), key=lambda u: (u.school_id, u.teacher_id))
     total = sum(units for *_, units in run.chosen) / run.scoring.scale
+    two_way_weighed = p.two_way_weight > 0 and not run.one_way
     summary: dict[str, Any] = {
         "total_value": round(total, 6),
         "n_pairs": len(pairs),
@@ -421,12 +533,17 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
         "rubric": t.rubric.name,
         "weak_below": run.scoring.weak_below,
         "strong_at_least": run.scoring.strong_at_least,
-        "objective": ("value + preference_weight x soft preferences" if p.preference_weight > 0 and
-                      p.soft_preferences else "value"),
+        "objective": " + ".join(["value",
+                                 *(["two_way_weight x two-way pairs"] if two_way_weighed else []),
+                                 *(["preference_weight x soft preferences"]
+                                   if p.preference_weight > 0 and p.soft_preferences else [])]),
+        "areas": p.areas,
+        "two_way_pairs": (sum(1 for q in pairs if q.a_helps_b and q.b_helps_a) if not run.one_way else None),
         "soft_preferences": ("none" if not p.soft_preferences else
                              f"weighted into the objective (weight {p.preference_weight:g})"
                              if p.preference_weight > 0 else "tie-break only among optimal pairings"),
-        "tie_breaks": ([*(["keep previous pairs"] if previous is not None else []),
+        "tie_breaks": ([*(["keep previous pairs"] if run.prefer_previous else []),
+                        *(["two-way pairs"] if not run.one_way and not two_way_weighed else []),
                         *(["soft preferences"] if p.soft_preferences and p.preference_weight == 0 else [])]),
         "solvers": dict(sorted(run.methods.items())),
         "must_pairs": sum(1 for q in pairs if q.origin == "must_pair"),
@@ -440,6 +557,8 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, previous_sour
     }
     if previous is not None:
         summary["previous"] = _previous_summary(run, previous, chosen_keys, previous_source)
+    if keep:
+        summary["kept_on_request"] = _kept_summary(run, keep)
     return PairingResult(tuple(pairs), tuple(unmatched), summary, p, t)
 
 
@@ -468,16 +587,49 @@ def _count(codes: Any) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def _not_kept(run: _Run, a: int | None, b: int | None, ta: str, tb: str, held_elsewhere: set[int]) -> str:
+    """Why an earlier pair (a principal's kept pair or a previous run's) is not in this pairing."""
+    t, p = run.table, run.policy
+    if a is None or b is None:
+        gone = ", ".join(x for x, i in ((ta, a), (tb, b)) if i is None)
+        return f"no longer on the roster: {gone}"
+    if p.respect_opt_out and (t.opt_out[a] or t.opt_out[b]):
+        return "a teacher opted out"
+    keys = _group_keys(t, p.scope)
+    if keys[a] != keys[b]:
+        if p.cross_school_fallback and t.district_id[a] and t.district_id[a] == t.district_id[b]:
+            return ("a pair across schools, formed only among teachers left without a partner in their own school; "
+                    "this time they were not both left without one")
+        return f"the teachers are no longer in the same {p.scope}"
+    if (min(a, b), max(a, b)) in run.forbidden:
+        return "on the do-not-pair list"
+    g = build_group(t, run.scoring, p, np.array([a, b]), run.forbidden)
+    rules = [r.replace("_", " ") for r, m in g.refused.items() if m[0, 1]]
+    raw = g.help_raw[0, 1] + (0 if run.one_way else g.help_raw[1, 0])
+    now = g.help[0, 1] + (0 if run.one_way else g.help[1, 0])
+    if raw > 0 and now <= 0:
+        rules.append("experience rule")
+    if rules:
+        return f"no longer allowed by the policy ({', '.join(rules)})"
+    if raw <= 0:
+        return "the new scores give neither teacher a reinforcement area in the other's refinement areas"
+    if a in held_elsewhere or b in held_elsewhere:
+        return "a teacher is paired with someone else by a must-pair or a kept pair"
+    if not run.prefer_previous:
+        return "the pool was paired afresh (previous_stability full)"
+    return "replaced by pairings worth more to the school's total"
+
+
 def _previous_summary(run: _Run, previous: Sequence[tuple[str, str]], chosen: set[tuple[int, int]],
                       source: str) -> dict[str, Any]:
-    """Kept, broken (each with its reason) and new pairs against last run's list."""
-    t, p = run.table, run.policy
+    """Kept, broken (each with its reason) and new pairs against last run's list, and what keeping them cost."""
+    t = run.table
     index = t.index
-    keys = _group_keys(t, p.scope)
     kept = 0
     reasons: dict[str, int] = {}
     details = []
     seen = set()
+    held_elsewhere = {x for a, b, origin, _ in run.chosen if origin in ("must_pair", "kept") for x in (a, b)}
     for ta, tb in previous:
         a, b = index.get(ta), index.get(tb)
         if a is not None and b is not None:
@@ -488,34 +640,32 @@ def _previous_summary(run: _Run, previous: Sequence[tuple[str, str]], chosen: se
             if key in chosen:
                 kept += 1
                 continue
-        if a is None or b is None:
-            gone = ", ".join(x for x, i in ((ta, a), (tb, b)) if i is None)
-            why = f"no longer on the roster: {gone}"
-        elif p.respect_opt_out and (t.opt_out[a] or t.opt_out[b]):
-            why = "a teacher opted out"
-        elif keys[a] != keys[b]:
-            why = f"the teachers are no longer in the same {p.scope}"
-        elif (min(a, b), max(a, b)) in run.forbidden:
-            why = "on the do-not-pair list"
-        else:
-            g = build_group(t, run.scoring, p, np.array([a, b]), run.forbidden)
-            rules = [r.replace("_", " ") for r, m in g.refused.items() if m[0, 1]]
-            raw = g.help_raw[0, 1] + (0 if run.one_way else g.help_raw[1, 0])
-            now = g.help[0, 1] + (0 if run.one_way else g.help[1, 0])
-            if raw > 0 and now <= 0:
-                rules.append("experience rule")
-            if rules:
-                why = f"no longer allowed by the policy ({', '.join(rules)})"
-            elif raw <= 0:
-                why = "the new scores give neither teacher a reinforcement area in the other's refinement areas"
-            else:
-                why = "replaced by pairings worth more to the school's total"
+        why = _not_kept(run, a, b, ta, tb, held_elsewhere)
         code = why.split(":")[0]
         reasons[code] = reasons.get(code, 0) + 1
         # A teacher no longer on the roster has no name here: the id stands alone.
         details.append({"teacher_a": ta, "teacher_b": tb, "reason": why,
                         "teacher_a_name": str(t.teacher_name[a]) if a is not None else "",
                         "teacher_b_name": str(t.teacher_name[b]) if b is not None else ""})
-    return {"source": source, "previous_pairs": kept + len(details), "kept": kept, "broken": len(details),
-            "new": len(chosen) - kept, "broken_reasons": reasons,
-            "broken_pairs": details}
+    out: dict[str, Any] = {"source": source, "stability": run.policy.previous_stability,
+                           "previous_pairs": kept + len(details), "kept": kept, "broken": len(details),
+                           "new": len(chosen) - kept, "broken_reasons": reasons, "broken_pairs": details}
+    if run.price_stability:
+        # What keeping every still-allowed pair cost: each pool's fresh optimum (the same objective, nothing held)
+        # minus its value here.
+        out["value_cost"] = round(run.cost_units / run.scoring.scale, 6)
+    return out
+
+
+def _kept_summary(run: _Run, keep: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The principal's kept pairs: how many held, and why each other one did not."""
+    index = run.table.index
+    held = {(min(a, b), max(a, b)) for a, b, origin, _ in run.chosen if origin == "kept"}
+    elsewhere = {x for a, b, origin, _ in run.chosen if origin in ("must_pair", "kept") for x in (a, b)}
+    asked = list({(a, b) if run.one_way else tuple(sorted((a, b))): (a, b) for a, b in keep}.values())
+    out = []
+    for ta, tb in asked:
+        a, b = index.get(ta), index.get(tb)
+        if a is None or b is None or (min(a, b), max(a, b)) not in held:
+            out.append({"teacher_a": ta, "teacher_b": tb, "reason": _not_kept(run, a, b, ta, tb, elsewhere)})
+    return {"requested": len(asked), "held": len(asked) - len(out), "not_held": out}

@@ -5,6 +5,11 @@ as mutual reinforcement and refinement, never label anyone "the weak one". Peopl
 them (table.labels: the name, or the id when no name was given). A pair across schools is read by both schools'
 principals, so its explanation gives the indicators and the two schools only: no scores, subjects or grades. A
 reason for a teacher left out never names a teacher of another school ("a teacher at <school>").
+
+Reinforcement and refinement areas are the policy's (`areas`): score thresholds, each teacher's own highest and
+lowest scores, or the areas the file names. A reason says only what holds under the policy in force: "between 3
+and 4" only under thresholds; the point gap only where the policy asks for one (relative, designated). A score
+that was not observed (a designated area without a score) reads "not observed", never as a number.
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ def label(indicator: str) -> str:
     return indicator.replace("_", " ")
 
 
+def _score(x: float) -> str:
+    return "not observed" if x != x else f"{x:.2f}"
+
+
+def _support_rule(scoring: Scoring) -> str:
+    """What supporting a colleague on an indicator takes under relative or designated areas."""
+    gap = scoring.min_gap or 0.0
+    higher = f"scored at least {gap:g} point{'s' if gap != 1 else ''} higher" if gap > 0 else \
+        "scored at least as high"
+    if scoring.areas == "designated":
+        return ("a pair needs an indicator named as a reinforcement area of one teacher and a refinement area of the "
+                f"other, {higher} where both are scored")
+    k = scoring.areas_per_teacher or 0
+    return f"a pair needs an indicator among one teacher's {k} highest scores and the other's {k} lowest, {higher}"
+
+
 @dataclass(frozen=True)
 class PairText:
     a_helps_b: tuple[str, ...]
@@ -47,13 +68,16 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
     labels = [label(x) for x in inds]
     s = table.scores
     sa, sb = s[a], s[b]
-    cov_ab = scoring.strong[a] & scoring.weak[b] & allow_ab[:, None] & (scoring.weights > 0)
-    cov_ba = scoring.strong[b] & scoring.weak[a] & allow_ba[:, None] & (scoring.weights > 0)
+    cov_ab = scoring.counted(s, a, b) & allow_ab[:, None]
+    cov_ba = scoring.counted(s, b, a) & allow_ba[:, None]
     if one_way:
         cov_ba[:] = False
     with np.errstate(invalid="ignore"):
-        gap_ab = np.where(cov_ab, scoring.weights * (sa - sb), -np.inf)
-        gap_ba = np.where(cov_ba, scoring.weights * (sb - sa), -np.inf)
+        d_ab = sa - sb
+        if scoring.areas == "designated":  # a covered area without both scores ranks as a gap of 0 for the focus
+            d_ab = np.nan_to_num(d_ab)
+        gap_ab = np.where(cov_ab, scoring.weights * d_ab, -np.inf)
+        gap_ba = np.where(cov_ba, scoring.weights * -d_ab, -np.inf)
     best = np.maximum(gap_ab, gap_ba)
     focus_j = best.argmax(axis=1)
     rows = np.arange(len(a))
@@ -69,6 +93,9 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
     sa_l, sb_l = sa.tolist(), sb.tolist()
     a_l, b_l = a.tolist(), b.tolist()
     focus_l, has_l, fab_l = focus_j.tolist(), has_focus.tolist(), focus_ab.tolist()
+    # Only a designated area can be covered without both scores; other pairs skip the "not observed" check.
+    has_nan = (((cov_ab | cov_ba) & (np.isnan(sa) | np.isnan(sb))).any(axis=1) if scoring.areas == "designated"
+               else np.zeros(len(a), dtype=bool)).tolist()
     out = []
     for i in range(len(a_l)):
         x, y = a_l[i], b_l[i]
@@ -84,8 +111,12 @@ def describe_pairs(table: TeacherTable, scoring: Scoring, a: np.ndarray, b: np.n
             ab = ", ".join([labels[j] for j in jab])
             ba = ", ".join([labels[j] for j in jba])
         else:
-            ab = ", ".join([f"{labels[j]} ({tx} {sx[j]:.2f}, {ty} {sy[j]:.2f})" for j in jab])
-            ba = ", ".join([f"{labels[j]} ({ty} {sy[j]:.2f}, {tx} {sx[j]:.2f})" for j in jba])
+            if has_nan[i]:  # a designated area without a score on one side
+                ab = ", ".join([f"{labels[j]} ({tx} {_score(sx[j])}, {ty} {_score(sy[j])})" for j in jab])
+                ba = ", ".join([f"{labels[j]} ({ty} {_score(sy[j])}, {tx} {_score(sx[j])})" for j in jba])
+            else:
+                ab = ", ".join([f"{labels[j]} ({tx} {sx[j]:.2f}, {ty} {sy[j]:.2f})" for j in jab])
+                ba = ", ".join([f"{labels[j]} ({ty} {sy[j]:.2f}, {tx} {sx[j]:.2f})" for j in jba])
         if one_way:
             parts.append(f"{tx}'s reinforcement areas match {ty}'s refinement areas: {ab}.")
         else:
@@ -145,14 +176,23 @@ def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left:
     value = group.help[loc, :] + group.help[:, loc].T
     no_scores = np.isnan(table.scores[glob]).all(axis=1)
     weak_any, strong_any = scoring.weak[glob].any(axis=1), scoring.strong[glob].any(axis=1)
+    thresholds = scoring.areas == "thresholds"
+    designated = scoring.areas == "designated"
     for k, (i, t) in enumerate(zip(loc.tolist(), glob.tolist(), strict=True)):
+        has_areas = weak_any[k] or strong_any[k]
         if respect_opt_out and table.opt_out[t]:
             out[t] = ("opted_out", "Opted out of the program.")
-        elif no_scores[k]:
+        elif no_scores[k] and not (designated and has_areas):
             out[t] = ("no_scores", "No observation scores on file.")
-        elif not weak_any[k] and not strong_any[k]:
-            out[t] = ("no_areas", "No refinement or reinforcement area: every observed score lies between "
-                                  f"{scoring.weak_below:g} and {scoring.strong_at_least:g}.")
+        elif not has_areas:
+            if thresholds:
+                out[t] = ("no_areas", "No refinement or reinforcement area: every observed score lies between "
+                                      f"{scoring.weak_below:g} and {scoring.strong_at_least:g}.")
+            elif designated:
+                out[t] = ("no_areas", "No reinforcement or refinement area is named for them in the teachers file "
+                                      "(columns reinforcement_areas and refinement_areas).")
+            else:
+                out[t] = ("no_areas", "No refinement or reinforcement area among their observed scores.")
         elif len(group.members) == 1:
             out[t] = ("no_helper", "The only teacher in this pool, so there is nobody to pair with.")
         elif not any_useful[k]:
@@ -160,6 +200,17 @@ def unmatched_reasons(table: TeacherTable, scoring: Scoring, group: Group, left:
             if raw_useful[k]:
                 out[t] = ("ruled_out", "Every colleague who could pair with them is much less experienced, and "
                                        "the policy avoids a junior colleague supporting a senior one.")
+            elif not thresholds:
+                reinforce = ", ".join(label(inds[j]) for j in np.flatnonzero(scoring.strong[t]))
+                if weak_any[k] and strong_any[k]:
+                    what = (f"No colleague can support them in their refinement areas ({refine}), and they can "
+                            f"support no colleague in their reinforcement areas ({reinforce})")
+                elif weak_any[k]:
+                    what = f"No colleague can support them in their refinement areas ({refine})"
+                else:
+                    what = (f"No refinement area is named for them, and they can support no colleague in their "
+                            f"reinforcement areas ({reinforce})")
+                out[t] = ("no_helper", f"{what}: {_support_rule(scoring)}.")
             elif weak_any[k] and strong_any[k]:
                 out[t] = ("no_helper", f"No colleague is strong in their refinement areas ({refine}), and no "
                                        "colleague has a refinement area among their reinforcement areas.")

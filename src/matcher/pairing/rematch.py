@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, get_args
 
 import numpy as np
 
 from ..errors import InputError, Problem
 from ..io.teachers import TeacherTable
-from ..policy import Policy
+from ..policy import Policy, Stability
 from .engine import pair_teachers
 from .result import PairingResult
 
-Stability = Literal["keep_untouched", "balanced", "full"]
-STABILITIES: tuple[Stability, ...] = ("keep_untouched", "balanced", "full")
+STABILITIES: tuple[Stability, ...] = get_args(Stability)
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class Rematch:
     kept: tuple[tuple[str, str], ...]
     broken: tuple[dict[str, str], ...]  # teacher_a, teacher_b, reason, teacher_a_name, teacher_b_name
     new: tuple[tuple[str, str], ...]
+    value_cost: float | None = None  # keep_untouched: value given up against re-pairing the school afresh
 
     def diff(self) -> dict[str, Any]:
         return {"kept": [list(p) for p in self.kept], "broken": list(self.broken), "new": [list(p) for p in self.new]}
@@ -34,7 +34,7 @@ class Rematch:
 
 def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequence[tuple[str, str]], *,
             forbid: Sequence[tuple[str, str]] = (), keep: Sequence[tuple[str, str]] = (),
-            remove: Sequence[str] = (), stability: Stability = "balanced") -> Rematch:
+            remove: Sequence[str] = (), stability: Stability = "keep_untouched") -> Rematch:
     """Re-pair one school after a principal's request.
 
     table: the school's current roster and scores (teachers added by the request already in it; other schools'
@@ -61,18 +61,16 @@ def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequen
     gone = set(remove)
     school = table.subset(np.array([i for i in rows if table.teacher_id[i] not in gone], dtype=np.int64))
     forbidden = {frozenset(p) for p in forbid}
-    kept_by_request = {frozenset(p) for p in keep}
-    untouched = [(a, b) for a, b in current
-                 if a not in gone and b not in gone and frozenset((a, b)) not in forbidden
-                 and not ({a, b} & {x for p in kept_by_request for x in p})]
     must = list(dict.fromkeys(tuple(p) for p in keep))
-    if stability == "keep_untouched":
-        must += [p for p in untouched if frozenset(p) not in kept_by_request]
     # The run's own lists constrain this school only where they name two of its teachers (they may name any
     # school's teachers, and a principal is never told about those).
     own = policy.lists_within(known - gone)
-    new_policy = own.replace(scope="school", cross_school_fallback=False,
-                             do_not_pair=own.do_not_pair + tuple(tuple(p) for p in forbid),
+    # The engine's previous_stability does the rest: keep_untouched holds every shown pair still allowed (a refused
+    # pair is on the do-not-pair list, a removed teacher is gone, a kept pair's teachers are must-paired), so only
+    # the teachers the request frees are re-paired, and it prices that against re-pairing the school afresh.
+    new_policy = own.replace(scope="school", cross_school_fallback=False, previous_stability=stability,
+                             # a refused pair with a teacher who leaves has nothing left to refuse
+                             do_not_pair=own.do_not_pair + tuple(tuple(p) for p in forbid if not gone & set(p)),
                              must_pair=own.must_pair + tuple(must))
     previous = list(current) if stability != "full" else None
     result = pair_teachers(school, new_policy, previous=previous, previous_source="the pairs shown")
@@ -104,4 +102,5 @@ def rematch(table: TeacherTable, policy: Policy, school_id: str, current: Sequen
             why = reasons.get(k, "re-solved from scratch (stability full)")
         broken.append({"teacher_a": a, "teacher_b": b, "reason": why, "teacher_a_name": name(a),
                        "teacher_b_name": name(b)})
-    return Rematch(result, kept, tuple(broken), new)
+    cost = result.summary["previous"].get("value_cost") if stability == "keep_untouched" else None
+    return Rematch(result, kept, tuple(broken), new, cost)

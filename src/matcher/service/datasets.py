@@ -15,9 +15,10 @@ import numpy as np
 from sqlalchemy import Engine
 
 from ..errors import InputError, Problem
-from ..io.columns import ColumnMap
+from ..io.columns import TEACHER_FIELDS, ColumnMap, normalise
 from ..io.pair_lists import read_school_coords
 from ..io.sheets import EXCEL_SUFFIXES
+from ..io.table import AREA_FIELDS
 from ..io.teachers import TeacherTable, read_teachers
 from ..rubric import BUNDLED, Rubric, bundled
 from ..store import repo
@@ -94,9 +95,26 @@ def read_upload(data: bytes | Path, filename: str, rubric: Rubric, roster: tuple
         return table.with_school_names(school_names) if school_names else table
 
 
+# The headers that name an area column (as the reader matches them), whose JSON value may be a list.
+_AREA_HEADERS = frozenset(h for f in AREA_FIELDS for h in (f, *TEACHER_FIELDS[f]))
+
+
+def _cell(column: str, value: Any) -> str:
+    """A JSON value as the CSV cell the reader gets: true/false, blank for null; a list of areas (the
+    reinforcement_areas and refinement_areas columns) as its names separated by ";"."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, list) and normalise(column) in _AREA_HEADERS:
+        return ";".join("" if v is None else str(v) for v in value)
+    return str(value)
+
+
 def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows") -> TeacherTable:
     """Teachers given as JSON objects (the CSV's columns as keys; scores either as columns or under "scores"),
-    validated by the CSV reader; problems name the row's index in the list."""
+    validated by the CSV reader; problems name the row's index in the list. reinforcement_areas and
+    refinement_areas may be a list of indicator names or one text with names separated by ";"."""
     problems = []
     flat: list[dict[str, str]] = []
     for i, r in enumerate(rows):
@@ -107,7 +125,7 @@ def read_rows(rows: Sequence[dict[str, Any]], rubric: Rubric, name: str = "rows"
             else:
                 items = [(k, v)]
             for col, val in items:
-                text = "" if val is None else ("true" if val is True else "false" if val is False else str(val))
+                text = _cell(col, val)
                 if "\n" in text or "\r" in text or "\n" in col:
                     problems.append(Problem(name, "line breaks are not allowed", row=i, column=col, value=text))
                 line[col] = text

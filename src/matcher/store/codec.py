@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.table import TEXT_FIELDS, TeacherTable
+from ..io.table import AREA_FIELDS, TEXT_FIELDS, TeacherTable
 from ..pairing.result import Pair, Unmatched
 from ..rubric import Rubric
 
@@ -24,6 +24,23 @@ TEXT_KEYS = tuple(f for f in TEXT_FIELDS if f != "school_name")
 
 def _matrix(lines: list[list[float | None]], k: int) -> np.ndarray:
     return np.asarray([[np.nan if s is None else s for s in line] for line in lines], dtype=float).reshape(-1, k)
+
+
+def _area_names(rubric: Rubric, marks: np.ndarray) -> list[list[str]]:
+    """Each teacher's named areas as indicator names (a roster stores names, not positions)."""
+    inds = rubric.indicators
+    return [[inds[j] for j in np.flatnonzero(row).tolist()] for row in marks]
+
+
+def _area_marks(rubric: Rubric, lines: list[list[str]]) -> np.ndarray:
+    """The inverse of _area_names: (teachers, indicators) bool; a name the rubric does not know is skipped."""
+    pos = {ind: j for j, ind in enumerate(rubric.indicators)}
+    out = np.zeros((len(lines), len(pos)), dtype=bool)
+    for i, names in enumerate(lines):
+        for name in names:
+            if name in pos:
+                out[i, pos[name]] = True
+    return out
 
 
 def roster_of(table: TeacherTable, rows: np.ndarray, several: bool | None = None) -> dict[str, Any]:
@@ -50,6 +67,10 @@ def roster_of(table: TeacherTable, rows: np.ndarray, several: bool | None = None
             out[key] = values
     if table.extras:
         out["extras"] = {c: v[rows].tolist() for c, v in table.extras}
+    for key in AREA_FIELDS:  # kept only when the file had the column (areas = "designated" needs it)
+        marks = getattr(table, key)
+        if marks is not None:
+            out[key] = _area_names(table.rubric, marks[rows])
     if table.several_observations if several is None else several:
         out["n_obs"] = table.n_obs[rows].tolist()
         out["other_scores"] = {a: [[_num(x) for x in line] for line in sc[rows].tolist()]
@@ -66,7 +87,8 @@ def table_of(rubric: Rubric, schools: Iterable[tuple[str, dict[str, Any]]], sour
              school_names: Mapping[str, str] | None = None) -> TeacherTable:
     """One TeacherTable from (school_id, roster) items, in the rosters' original row order; school_names
     (school_id -> name, as dataset_schools keeps them) names the schools. Keys a roster lacks (one stored before
-    they existed) take their defaults: no names, one observation per observed score."""
+    they existed) take their defaults: no names, one observation per observed score, and no named areas (a
+    dataset whose rosters have no reinforcement_areas / refinement_areas key had no such column)."""
     parts = list(schools)
     rows = [r for _, ros in parts for r in ros["row"]]
     order = np.argsort(np.asarray(rows, dtype=np.int64), kind="stable")
@@ -94,6 +116,9 @@ def table_of(rubric: Rubric, schools: Iterable[tuple[str, dict[str, Any]]], sour
     extras = tuple((c, np.asarray([x for _, ros in parts
                                    for x in (ros.get("extras") or {}).get(c) or [""] * len(ros["teacher_id"])],
                                   dtype=object)[order]) for c in columns)
+    areas = {key: _area_marks(rubric, [line for _, ros in parts
+                                       for line in ros.get(key) or [[]] * len(ros["teacher_id"])])[order]
+             if any(key in ros for _, ros in parts) else None for key in AREA_FIELDS}
     return TeacherTable(rubric=rubric, teacher_id=col("teacher_id"), school_id=school,
                         district_id=col("district_id"), subject=col("subject"), grades=col("grades", np.int64),
                         grades_text=col("grades_text"), years=years, opt_out=col("opt_out", bool),
@@ -103,7 +128,8 @@ def table_of(rubric: Rubric, schools: Iterable[tuple[str, dict[str, Any]]], sour
                         school_name=np.asarray([names.get(s, "") for s in school.tolist()], dtype=object),
                         n_obs=n_obs, extras=extras,
                         aggregate=next((ros["aggregate"] for _, ros in parts if "aggregate" in ros), "mean"),
-                        other_scores=other)
+                        other_scores=other, reinforcement_areas=areas["reinforcement_areas"],
+                        refinement_areas=areas["refinement_areas"])
 
 
 def merge_rosters(old: dict[str, Any], added: dict[str, Any] | None, removed: set[str]) -> dict[str, Any]:
@@ -136,6 +162,9 @@ def merge_rosters(old: dict[str, Any], added: dict[str, Any] | None, removed: se
     columns = list(dict.fromkeys(c for ros, _ in parts for c in ros.get("extras") or {}))
     if columns:
         out["extras"] = {c: merged(lambda ros, c=c: (ros.get("extras") or {}).get(c) or blank(ros)) for c in columns}
+    for key in AREA_FIELDS:
+        if any(key in ros for ros, _ in parts):
+            out[key] = merged(lambda ros, key=key: ros.get(key) or [[] for _ in ros["teacher_id"]])
     if any("n_obs" in ros for ros, _ in parts):
         out["n_obs"] = merged(lambda ros: ros.get("n_obs") or _observed(ros))
     aggregates = list(dict.fromkeys(a for ros, _ in parts for a in ros.get("other_scores") or {}))
@@ -150,18 +179,25 @@ def roster_names(roster: dict[str, Any]) -> dict[str, str]:
     return {t: n for t, n in zip(roster["teacher_id"], roster.get("teacher_name") or [], strict=False) if n}
 
 
-def teachers_view(table: TeacherTable) -> list[dict[str, Any]]:
+def teachers_view(table: TeacherTable, refine: Any = None, reinforce: Any = None) -> list[dict[str, Any]]:
     """A school's teachers (a table of that school alone, scores under the run's aggregate) as the API shows them
-    to those allowed to see the school."""
+    to those allowed to see the school. refine, reinforce: (n, k) bool areas under the run's policy (the
+    Scoring's), listed per teacher by indicator name."""
     inds = table.rubric.indicators
+    n = len(table)
+
+    def names(mask: Any) -> list[list[str]]:
+        return [[] for _ in range(n)] if mask is None else [[inds[j] for j in row.nonzero()[0]] for row in mask]
+
     return [{"teacher_id": t, "teacher_name": name, "email": email, "role": role, "subject": s, "grades": g,
              "years_experience": _num(y), "opt_out": bool(o),
              "scores": dict(zip(inds, [_num(x) for x in sc], strict=True)),
-             "observations": dict(zip(inds, [int(c) for c in counts], strict=True))}
-            for t, name, email, role, s, g, y, o, sc, counts in zip(
+             "observations": dict(zip(inds, [int(c) for c in counts], strict=True)),
+             "refinement_areas": ref, "reinforcement_areas": rei}
+            for t, name, email, role, s, g, y, o, sc, counts, ref, rei in zip(
                 table.teacher_id.tolist(), table.teacher_name.tolist(), table.email.tolist(), table.role.tolist(),
                 table.subject.tolist(), table.grades_text.tolist(), table.years.tolist(), table.opt_out.tolist(),
-                table.scores.tolist(), table.n_obs.tolist(), strict=True)]
+                table.scores.tolist(), table.n_obs.tolist(), names(refine), names(reinforce), strict=True)]
 
 
 def pair_dict(p: Pair) -> dict[str, Any]:
