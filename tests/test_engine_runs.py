@@ -80,7 +80,7 @@ def test_report_workers_write_the_same_files(tmp_path) -> None:
     write_outputs(result, tmp_path / "one", workers=1)
     write_outputs(result, tmp_path / "two", workers=2)
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
-    assert len(files) == 3 + 110
+    assert len(files) == 3 + 110 + len(result.pairs)  # the CSVs and summary, the school pages, the handouts
     for f in files:
         assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f
 

@@ -47,7 +47,25 @@ def _parser() -> argparse.ArgumentParser:
                    help="pair teachers left unmatched in their school across schools of their district")
     p.add_argument("--max-km", type=float, dest="fallback_max_km", help="distance limit for cross-school pairs")
     p.add_argument("--schools", help="schools CSV (school_id, latitude, longitude, ...) for distances")
-    p.add_argument("--previous", help="last run's pairs.csv: keep its pairs wherever still allowed and optimal")
+    p.add_argument("--previous", help="last run's pairs.csv: keep its pairs as --previous-stability says")
+    p.add_argument("--previous-stability", choices=["keep_untouched", "balanced", "full"], dest="previous_stability",
+                   help="with --previous: keep every pair still allowed and pair only the others (keep_untouched, "
+                        "default; the summary says what it costs), keep them where no value is lost (balanced), or "
+                        "pair afresh (full)")
+    p.add_argument("--areas", choices=["thresholds", "relative", "designated"],
+                   help="a teacher's reinforcement and refinement areas: score thresholds (default, IPI), each "
+                        "teacher's own highest and lowest scores (relative), or the file's reinforcement_areas and "
+                        "refinement_areas columns (designated)")
+    p.add_argument("--areas-per-teacher", type=int, dest="areas_per_teacher",
+                   help="relative areas: k highest and k lowest scores per teacher, ties included (default 3)")
+    p.add_argument("--min-gap", type=float, dest="min_gap",
+                   help="relative and designated areas: points a teacher's score must exceed the colleague's on an "
+                        "indicator to support them in it (default 1)")
+    p.add_argument("--two-way-weight", type=float, dest="two_way_weight",
+                   help="value of a pair where each teacher can support the other, added to the objective (default 0: "
+                        "two-way pairs only break ties among optimal pairings)")
+    p.add_argument("--handout-scores", action="store_true",
+                   help="show both teachers' scores on the pair handouts (default: indicator names only)")
     p.add_argument("--must-pair", help="CSV of pairs (teacher_a, teacher_b) that must be formed")
     p.add_argument("--do-not-pair", help="CSV of pairs (teacher_a, teacher_b) that must not be formed")
     p.add_argument("--aggregate", choices=["mean", "median", "latest"],
@@ -118,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
 
 _POLICY_FLAGS = ("mode", "max_targets_per_partner", "weak_below", "strong_at_least", "weigh_gap_size", "subject",
                  "grade", "max_grade_distance", "max_junior_years", "preference_weight", "scope",
-                 "cross_school_fallback", "fallback_max_km", "solver", "time_limit_seconds", "aggregate")
+                 "cross_school_fallback", "fallback_max_km", "solver", "time_limit_seconds", "aggregate",
+                 "areas", "areas_per_teacher", "min_gap", "two_way_weight", "previous_stability")
 
 
 def add_reading_flags(p: argparse.ArgumentParser) -> None:
@@ -208,7 +227,7 @@ def _pair(args: argparse.Namespace) -> int:
                            school_coords=coords, policy_source=args.policy or "policy")
     summary = result.summary
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 4)  # before writing: --json == summary.json
-    write_outputs(result, out, workers=max(1, args.workers))
+    write_outputs(result, out, workers=max(1, args.workers), handout_scores=args.handout_scores)
     print_warnings(table.warnings)
     if args.json:
         sys.stdout.write(summary_json(summary))
@@ -238,14 +257,18 @@ def _print_table(s: dict[str, Any], out: Path) -> None:
                                   f"({obs['scores_from_several_observations']:,} of {obs['scores']:,} from several)"))
     if s.get("cross_school_pairs"):
         rows.insert(3, ("cross-school pairs", s["cross_school_pairs"]))
+    if s.get("two_way_pairs") is not None:
+        rows.insert(4, ("pairs where each can support the other", s["two_way_pairs"]))
     if "previous" in s:
         pv = s["previous"]
         rows.append(("previous pairs kept/broken/new", f"{pv['kept']}/{pv['broken']}/{pv['new']}"))
+        if "value_cost" in pv:
+            rows.append(("value given up to keep them", f"{pv['value_cost']:g} (against pairing afresh)"))
     for reason, n in s["unmatched_by_reason"].items():
         rows.append((f"  unmatched: {reason}", n))
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
-    print(f"outputs: {out}/pairs.csv, unmatched.csv, summary.json, schools/*.html")
+    print(f"outputs: {out}/pairs.csv, unmatched.csv, summary.json, schools/*.html, handouts/*/*.html")
 
 
 def _synth(args: argparse.Namespace) -> int:

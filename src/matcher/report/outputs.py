@@ -1,4 +1,5 @@
-"""Write pairs.csv, unmatched.csv, summary.json and schools/<key>.html (report.file_keys), all published at once."""
+"""Write pairs.csv, unmatched.csv, summary.json, schools/<key>.html and handouts/<key>/<pair>.html (io.file_keys,
+report.handouts), all published at once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..io.csv_out import csv_text
 from ..io.file_keys import file_key
 from ..pairing.result import Pair, PairingResult, Unmatched
 from ..parallel import fork_map
+from .handouts import Handouts, handout_path
 from .school_page import render_school
 
 # Each name sits beside its id ("" when the teacher file gave none). io.pair_lists reads teacher_a and teacher_b
@@ -42,15 +44,16 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class _Pages:
-    """Everything the school pages need, grouped by school once."""
+    """Everything the school pages and the handouts need, grouped by school once."""
 
     result: PairingResult
     pairs: dict[str, list[Pair]]
     unmatched: dict[str, list[Unmatched]]
     counts: dict[str, int]
+    handouts: Handouts
 
     @staticmethod
-    def of(result: PairingResult) -> _Pages:
+    def of(result: PairingResult, handout_scores: bool = False) -> _Pages:
         pairs: dict[str, list[Pair]] = {}
         for p in result.pairs:
             pairs.setdefault(p.school_id, []).append(p)
@@ -62,26 +65,35 @@ class _Pages:
         counts: dict[str, int] = {}
         for sid in result.teachers.school_id.tolist():
             counts[sid] = counts.get(sid, 0) + 1
-        return _Pages(result, pairs, unmatched, counts)
+        # Computed here, before the workers fork, so that they share it instead of each computing it again.
+        _ = result.teachers.labels, result.teachers.index
+        return _Pages(result, pairs, unmatched, counts, Handouts(result.teachers, result.policy, handout_scores))
 
     def write(self, schools: list[str], folder: Path) -> None:
+        """schools/<key>.html and handouts/<key>/<pair>.html of each school (folder: the staged output)."""
         for s in schools:
-            html = render_school(self.result, s, self.pairs.get(s, []), self.unmatched.get(s, []), self.counts[s])
-            (folder / f"{file_key(s)}.html").write_text(html, encoding="utf-8")
+            pairs = self.pairs.get(s, [])
+            html = render_school(self.result, s, pairs, self.unmatched.get(s, []), self.counts[s])
+            (folder / "schools" / f"{file_key(s)}.html").write_text(html, encoding="utf-8")
+            if pairs:
+                (folder / "handouts" / file_key(s)).mkdir()
+                for p in pairs:
+                    (folder / handout_path(s, p)).write_text(self.handouts.render(p, s), encoding="utf-8")
 
 
-def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) -> Path:
+def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1, handout_scores: bool = False) -> Path:
     """Write every output into out_dir at once; out_dir is untouched if anything fails.
 
-    workers > 1 renders school pages in workers - 1 forked processes while this one writes the CSV files and then
-    joins in on the pages.
+    workers > 1 renders school pages and handouts in workers - 1 forked processes while this one writes the CSV
+    files and then joins in on the pages. handout_scores: the handouts show the pair's scores (this school's
+    teachers' only).
     """
-    pages = _Pages.of(result)
+    pages = _Pages.of(result, handout_scores)
     schools = sorted(pages.counts)
     mode = result.policy.mode
     with staged_directory(out_dir) as stage:
-        sdir = stage / "schools"
-        sdir.mkdir()
+        (stage / "schools").mkdir()
+        (stage / "handouts").mkdir()
 
         def csv_files() -> None:
             (stage / "pairs.csv").write_text(pairs_csv(result.pairs, mode), encoding="utf-8")
@@ -89,6 +101,6 @@ def write_outputs(result: PairingResult, out_dir: str | Path, workers: int = 1) 
             (stage / "summary.json").write_text(summary_json(result.summary), encoding="utf-8")
 
         n = workers * 8 if workers > 1 and len(schools) >= 100 else 1
-        fork_map(lambda chunk: pages.write(chunk, sdir), [schools[i::n] for i in range(n)], workers if n > 1 else 1,
+        fork_map(lambda chunk: pages.write(chunk, stage), [schools[i::n] for i in range(n)], workers if n > 1 else 1,
                  meanwhile=csv_files)
     return Path(out_dir)

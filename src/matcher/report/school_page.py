@@ -2,7 +2,9 @@
 can support the other in with both scores, the suggested focus, and everyone left without a pair and why.
 
 Teachers and schools are named as people know them (the table's labels), everything from the input is escaped,
-and a colleague at another school (a cross-school pair) is named but their scores are never shown."""
+and a colleague at another school (a cross-school pair) is named but their scores are never shown. Each pair links
+its handout for the two teachers (report.handouts): in the CLI's folder by default, elsewhere as the caller's
+`handout_link` builds it (the API's routes)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,19 @@ from html import escape
 from ..io.table import TeacherTable
 from ..pairing.explain import label
 from ..pairing.result import Pair, PairingResult, Unmatched
+from .handouts import LinkBuilder, cli_link
+from .wording import areas_rule, value_counts
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;
 color:#1d2733;line-height:1.45;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}.meta{color:#566;margin-top:0}
 .pair{border:1px solid #cfd8e3;border-radius:8px;padding:1rem;margin:1rem 0}
-.pair h2{font-size:1.1rem;margin:0 0 .4rem}.value{float:right;color:#345}
+.pair h2{font-size:1.1rem;margin:0 0 .4rem}.value{float:right;color:#345;font-size:.9rem;font-weight:400}
 table{border-collapse:collapse;margin:.4rem 0}
 td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #e6ebf1}
 th{font-weight:600}.refine{background:#fdf1e3}.reinforce{background:#e5f4ea}
-.focus{font-weight:600}.note{color:#445}
+.focus{font-weight:600}.note{color:#445}.handout{margin:.4rem 0 0}
 """
 
 
@@ -67,7 +71,9 @@ def _columns(t: TeacherTable) -> dict[str, int]:
 
 
 def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unmatched: list[Unmatched],
-                  n_teachers: int) -> str:
+                  n_teachers: int, handout_link: LinkBuilder = cli_link) -> str:
+    """The school's page. handout_link(school_id, pair) -> the href of the pair's handout (keys only, so nothing
+    from the input but escaped anyway): relative in the CLI's folder, an API route in the API's report.html."""
     s = result.summary
     t = result.teachers
     school = escape(t.school_label(school_id))
@@ -78,12 +84,14 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
         where = f" (with a teacher at {escape(t.school_label(other))})" if other else ""
         cards.append(
             f"<section class=pair><h2>{escape(a)} &amp; {escape(b)}{where}"
-            f"<span class=value>value {p.value:g}</span></h2>"
+            f"<span class=value>{escape(value_counts(p.value, result.policy))}</span></h2>"
             + _areas_table(t, school_id, p.teacher_a, p.teacher_b, (a, b), p.a_helps_b)
             + _areas_table(t, school_id, p.teacher_b, p.teacher_a, (b, a), p.b_helps_a)
             + (f"<p class=focus>Suggested focus: {escape(label(p.focus_indicator))}</p>" if p.focus_indicator
                else "")
-            + f"<p class=note>{escape(p.explanation)}</p></section>")
+            + f"<p class=note>{escape(p.explanation)}</p>"
+            f"<p class=handout><a href=\"{escape(handout_link(school_id, p))}\">Handout for {escape(a)} &amp; "
+            f"{escape(b)}</a> (one page to give the two teachers)</p></section>")
     if unmatched:
         rows = "".join(f"<tr><td>{escape(_label(t, u.teacher_id, u.teacher_name))}</td>"
                        f"<td>{escape(u.reason)}</td></tr>" for u in unmatched)
@@ -104,7 +112,8 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
         f"<title>Suggested pairs: {school}</title><style>{_CSS}</style></head><body>"
         f"<h1>Suggested teacher pairs for {school}</h1>"
         f"<p class=meta>{n_teachers} teachers, {len(pairs)} suggested pairs ({mode}). Rubric: "
-        f"{escape(str(s.get('rubric')))}; a refinement area is a score below {s.get('weak_below'):g}, "
-        f"a reinforcement area a score of {s.get('strong_at_least'):g} or above.{several} Pairs are suggestions "
+        f"{escape(str(s.get('rubric')))}; "
+        f"{escape(areas_rule(result.policy, s.get('weak_below'), s.get('strong_at_least')))}.{several} "
+        "Pairs are suggestions "
         "for you to review; participation is voluntary.</p>"
         + "".join(cards) + left + "</body></html>\n")

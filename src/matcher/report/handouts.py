@@ -1,0 +1,235 @@
+"""One self-contained page per pair, for the two teachers: who they are, what each brings to the other, the
+suggested focus and the first steps, printable on one page (A4 or Letter).
+
+What made IPI pairs work (PRODUCT.md): teachers told *why* they were paired, in a reciprocal "reinforcement and
+refinement" frame, with nobody labelled. So the words are the same for both teachers whatever the mode, the page
+names only its two teachers (and, for a pair across schools, both schools), shows no score unless asked, and never
+shows a score of the other school's teacher. Everything from the input is escaped.
+
+Files: handouts/<school key>/<pair key>.html, the school key from io.file_keys and the pair key from
+`handout_key`; a pair across schools has its page in both schools' folders.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from html import escape
+
+import numpy as np
+
+from ..io.file_keys import file_key
+from ..io.table import TeacherTable
+from ..pairing.explain import label
+from ..pairing.model import build_scoring
+from ..pairing.result import Pair
+from ..policy import Policy
+from .wording import value_counts
+
+# The page's only style block. It is constant (nothing from the input), so a content security policy may allow it
+# by its hash where the page is shown from a blob: address of the web page.
+CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2733;line-height:1.4;margin:2rem auto;
+max-width:44rem;padding:0 1rem;overflow-wrap:anywhere}
+header{border-bottom:2px solid #2f6f8f;margin-bottom:.8rem;padding-bottom:.5rem}
+.kicker{color:#2f6f8f;font-weight:600;font-size:.85rem;letter-spacing:.02em;margin:0}
+h1{font-size:1.6rem;margin:.15rem 0 .3rem}
+h2{font-size:1.05rem;margin:1rem 0 .3rem;color:#1f4f66}
+p{margin:.3rem 0}ul,ol{margin:.3rem 0;padding-left:1.3rem}li{margin:.2rem 0}
+.lede{color:#3a4856}
+.tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:0 1.2rem;align-items:start}
+.scores{border-collapse:collapse;margin:.3rem 0;font-size:.85rem;width:100%}
+.scores td,.scores th{padding:.05rem .5rem;text-align:left;border-bottom:1px solid #e1e7ee}
+.write{display:flex;gap:1rem;margin-top:.8rem}.write p{flex:1;border-bottom:1px dotted #8a98a8;padding-top:1.1rem;
+margin:0;color:#566;font-size:.85rem}
+footer{margin-top:1rem;color:#566;font-size:.8rem;border-top:1px solid #e1e7ee;padding-top:.4rem}
+@page{margin:12mm 14mm}
+@media print{body{margin:0;max-width:none;padding:0;font-size:9.5pt;line-height:1.3}h1{font-size:16pt}
+h2{font-size:11pt;margin:.7rem 0 .2rem}.scores{font-size:8.5pt}.write p{padding-top:.8rem}
+header{break-after:avoid}section{break-inside:avoid}}
+"""
+
+# The CSP source that allows exactly that block: the web page opens a handout from a blob: address, which inherits
+# the page's policy (style-src 'self', no inline styles).
+CSS_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii") + "'"
+
+_MOST_OWN_AREAS = 4  # a teacher who supports the other in nothing: at most this many of their own strengths
+
+
+@lru_cache(maxsize=1 << 16)  # a statewide run asks twice per pair (its file, the school page's link)
+def handout_key(teacher_a: str, teacher_b: str) -> str:
+    """A pair's file name and URL segment, unique within a school and never colliding on a case-insensitive disk.
+
+    Two plain ids (file_key(id) == id: capital letters, digits, "_", "-", ".") without "--" and without "-" at
+    either end read "T000012--T000340": the first "--" is where the first id ends, so two pairs never share the
+    text. Any other pair is file_key of its JSON form: a readable prefix and a digest of the exact ids ("~" marks
+    it, and no plain text holds a "~"). file_key's guarantees (no "/", "..", device names) carry over."""
+    if (file_key(teacher_a) == teacher_a and file_key(teacher_b) == teacher_b
+            and not any("--" in x or x.startswith("-") or x.endswith("-") for x in (teacher_a, teacher_b))):
+        return file_key(f"{teacher_a}--{teacher_b}")
+    return file_key(json.dumps([teacher_a, teacher_b]))
+
+
+_school_key = lru_cache(maxsize=1 << 12)(file_key)
+
+
+def handout_path(school_id: str, pair: Pair) -> str:
+    """Where a school's copy of a pair's handout sits under the output folder: handouts/<school>/<pair>.html."""
+    return f"handouts/{_school_key(school_id)}/{handout_key(pair.teacher_a, pair.teacher_b)}.html"
+
+
+def cli_link(school_id: str, pair: Pair) -> str:
+    """The school page's link to the handout in the CLI's folder (schools/<key>.html -> handouts/<key>/...)."""
+    return "../" + handout_path(school_id, pair)
+
+
+LinkBuilder = Callable[[str, Pair], str]
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class Handouts:
+    """Renders handouts from one table (the statewide one in the CLI, a school's rosters in the API).
+
+    Built once per table: the reinforcement areas of every teacher (for a teacher who supports the other in no
+    indicator of the pair, their own strengths are what they bring) come from the policy's scoring in one pass.
+    """
+
+    def __init__(self, table: TeacherTable, policy: Policy, scores: bool = False):
+        self.t = table
+        self.policy = policy
+        self.scores = scores
+        self.strong = build_scoring(table, policy).strong if len(table) else np.zeros((0, 0), dtype=bool)
+        self.col = {c: j for j, c in enumerate(table.rubric.indicators)}
+
+    def _name(self, teacher_id: str, given: str) -> str:
+        i = self.t.index.get(teacher_id)
+        return str(self.t.labels[i]) if i is not None else (given or teacher_id)
+
+    def _own_areas(self, teacher_id: str, refining: tuple[str, ...]) -> tuple[list[str], bool]:
+        """A teacher's own reinforcement areas (True), highest scores first, at most _MOST_OWN_AREAS; a teacher
+        with none under the policy: their highest-scored indicators (False), as TEAM gives every teacher an area
+        of reinforcement. Never an indicator they refine in this pair. (Plain Python: a statewide run asks this
+        for most of its ~30,000 pairs, and on 19 numbers numpy's overhead would dominate.)"""
+        i = self.t.index.get(teacher_id)
+        if i is None:
+            return [], False
+        inds = self.t.rubric.indicators
+        row = self.t.scores[i].tolist()
+        skip = {self.col[x] for x in refining}
+        js = [j for j, on in enumerate(self.strong[i].tolist()) if on and j not in skip]
+        strong = bool(js)
+        if not strong:
+            seen = [j for j, x in enumerate(row) if x == x and j not in skip]
+            if not seen:
+                return [], False
+            top = max(row[j] for j in seen)
+            js = [j for j in seen if row[j] == top]
+        best = sorted(js, key=lambda j: -row[j])[:_MOST_OWN_AREAS]  # stable: rubric order among equal scores
+        return [inds[j] for j in sorted(best)], strong
+
+    def _brings(self, who: str, helps: tuple[str, ...], refining: tuple[str, ...], teacher_id: str,
+                across: bool) -> str:
+        """What a teacher brings: the pair's indicators they support the other in, else their own strengths (not
+        for a pair across schools, whose two principals each see the page: a teacher's areas beyond the pair's
+        are their own school's business)."""
+        if helps:
+            return f"{who} brings strength in {_and([label(x) for x in helps])}"
+        own, strong = self._own_areas(teacher_id, refining) if not across else ([], False)
+        if own:
+            what = "strength" if strong else "their own practice"
+            return f"{who} brings {what} in {_and([label(x) for x in own])}"
+        return f"{who} brings a fresh view and a classroom to visit"
+
+    def _score(self, teacher_id: str, ind: str) -> str:
+        i = self.t.index[teacher_id]
+        x = float(self.t.scores[i, self.col[ind]])
+        return "not observed" if x != x else f"{x:.2f}"
+
+    def _scores_table(self, pair: Pair, school_id: str, names: tuple[str, str]) -> str:
+        """Both teachers' scores on the pair's indicators; a teacher at another school has no column."""
+        inds = [x for x in self.t.rubric.indicators if x in pair.a_helps_b or x in pair.b_helps_a]
+        cols = [(tid, n) for tid, n in zip((pair.teacher_a, pair.teacher_b), names, strict=True)
+                if tid in self.t.index and self.t.school_id[self.t.index[tid]] == school_id]
+        if not inds or not cols:
+            return ""
+        head = "<tr><th>indicator</th>" + "".join(f"<th>{escape(n)}</th>" for _, n in cols) + "</tr>"
+        rows = [f"<tr><td>{label(ind)}</td>" + "".join(f"<td>{self._score(tid, ind)}</td>" for tid, _ in cols)
+                + "</tr>" for ind in inds]
+        # Many indicators: two tables side by side, so that the page still prints on one sheet.
+        parts = [rows] if len(rows) <= 6 else [rows[:(len(rows) + 1) // 2], rows[(len(rows) + 1) // 2:]]
+        tables = "".join(f"<table class=scores>{head}{''.join(part)}</table>" for part in parts)
+        away = ("" if len(cols) == 2 else
+                "<p>Scores of a teacher at another school are not shown here.</p>")
+        return (f"<section><h2>Last year's observation scores</h2>"
+                f"<p>{escape(value_counts(pair.value, self.policy))}.</p><div class=tables>{tables}</div>{away}"
+                "</section>")
+
+    def render(self, pair: Pair, school_id: str) -> str:
+        """The handout of `pair` as `school_id`'s folder holds it (the two copies of a pair across schools differ
+        only in whose scores a scores=True page may show)."""
+        t = self.t
+        a, b = self._name(pair.teacher_a, pair.teacher_a_name), self._name(pair.teacher_b, pair.teacher_b_name)
+        ea, eb = escape(a), escape(b)
+        both = f"{ea} &amp; {eb}"
+        across = bool(pair.school_b) and pair.school_b != pair.school_id
+        if across:
+            sa, sb = escape(t.school_label(pair.school_id)), escape(t.school_label(pair.school_b))
+            kicker = f"Teacher partnership · {sa} and {sb}"
+            where = f"<p>{ea} teaches at {sa}; {eb} teaches at {sb}.</p>"
+        else:
+            kicker = f"Teacher partnership · {escape(t.school_label(pair.school_id))}"
+            where = ""
+        brings = (f"<p>{self._brings(ea, pair.a_helps_b, pair.b_helps_a, pair.teacher_a, across)}; "
+                  f"{self._brings(eb, pair.b_helps_a, pair.a_helps_b, pair.teacher_b, across)}.</p>")
+        # The areas are listed once, above; this says who refines and who reinforces, the same words both ways.
+        if pair.a_helps_b and pair.b_helps_a:
+            together = (f"<p>Working together, {ea} refines the areas {eb} brings, and {eb} refines the areas "
+                        f"{ea} brings.</p>")
+        elif pair.a_helps_b or pair.b_helps_a:
+            sharer, learner = (ea, eb) if pair.a_helps_b else (eb, ea)
+            together = (f"<p>Working together, {learner} refines the areas {sharer} brings, and {sharer} reinforces "
+                        "them by showing how and explaining why.</p>")
+        else:
+            together = ""
+        focus_name = escape(label(pair.focus_indicator)) if pair.focus_indicator else ""
+        if focus_name:
+            helper, learner = (ea, eb) if pair.focus_indicator in pair.a_helps_b else (eb, ea)
+            focus = (f"<h2>Suggested focus: {focus_name}</h2><p>A reinforcement area for {helper} and a refinement "
+                     f"area for {learner}: start here, where you can see each other's practice make a difference."
+                     "</p>")
+            goal = f"one specific goal on {focus_name}"
+        else:
+            focus = ("<h2>Suggested focus</h2><p>Choose together one indicator from those above to start with.</p>")
+            goal = "one specific goal on the indicator you chose"
+        steps = (
+            "<h2>First steps</h2><ol>"
+            "<li><strong>Meet to get started.</strong> An introductory meeting in the first weeks: what each of you "
+            "wants from the partnership, and when you will meet.</li>"
+            f"<li><strong>Set {goal}.</strong> Agree what you will try in your classes and how you will both know "
+            "it is working.</li>"
+            "<li><strong>Observe each other at least twice.</strong> Each of you visits the other's class with the "
+            "goal in mind and notes what you see.</li>"
+            "<li><strong>Debrief after the visits.</strong> What worked, what to try next, and whether the goal "
+            "needs adjusting.</li></ol>"
+            "<div class=write><p>Our goal:</p><p>Meeting and visit dates:</p></div>")
+        scores = self._scores_table(pair, school_id, (a, b)) if self.scores else ""
+        return (
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<title>Partnership: {both}</title><style>{CSS}</style></head><body>"
+            f"<header><p class=kicker>{kicker}</p><h1>{both}</h1>"
+            "<p class=lede>You are paired so that each of you can learn from the other: reinforcing what you do "
+            "well, and refining what you are working on.</p></header>"
+            f"<section><h2>What each of you brings</h2>{where}{brings}{together}</section>{scores}"
+            f"<section>{focus}</section><section>{steps}</section>"
+            "<footer>A suggestion from your school's partnership program, for the two of you; taking part is "
+            "voluntary.</footer></body></html>\n")
