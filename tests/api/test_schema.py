@@ -40,8 +40,9 @@ DATASET, PAIRING, SCHOOL = "REAL_dataset", "REAL_pairing", "REAL_school"
 TINY_DATASET, TINY_RUN = "REAL_tiny_dataset", "REAL_tiny_run"
 NETWORKS = "REAL_networks"
 ROLLOUT, ROLLOUT_FILE = "REAL_rollout", "REAL_file_name"
+PAIR = "REAL_pair"  # a pair's handout key in PAIRING's SCHOOL
 PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL, "network_run_id": NETWORKS,
-               "rollout_id": ROLLOUT, "file_name": ROLLOUT_FILE}
+               "rollout_id": ROLLOUT, "file_name": ROLLOUT_FILE, "pair": PAIR}
 # A rollout small enough to finish in a moment, with every output file (a power curve too).
 TINY_ROLLOUT = {"population": {"synthetic": {"schools": 4, "mean_size": 8, "seed": 1}},
                 "simulation": {"replications": 4}, "power_curve": {"values": [0.0, 0.2], "replications": 2}}
@@ -197,6 +198,7 @@ def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
                         json={"revision": school["revision"], "remove": [school["teachers"][0]["teacher_id"]],
                               "note": "left the school"})
         assert r.status_code == 201, r.text
+        pair = client.get(f"/v1/pairings/{run}/schools/S0001", headers=headers).json()["pairs"][0]["handout"]
         r = client.post("/v1/datasets/synthetic", json={"schools": 2, "mean_size": 8, "seed": 3}, headers=headers)
         assert r.status_code == 201, r.text
         tiny = r.json()["id"]
@@ -208,7 +210,7 @@ def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
         rollout = _rollout(client, headers)
     return Seeded(app, key, {DATASET: dataset, PAIRING: run, SCHOOL: "S0001", TINY_DATASET: tiny,
                              TINY_RUN: tiny_run, NETWORKS: networks, ROLLOUT: rollout,
-                             ROLLOUT_FILE: "power_curve.png"})
+                             ROLLOUT_FILE: "power_curve.png", PAIR: pair})
 
 
 @schema.parametrize()

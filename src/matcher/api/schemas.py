@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from ..report.handouts import handout_key
 
 Id = str
 
@@ -82,8 +84,12 @@ class PairingIn(BaseModel):
     dataset_id: Id
     policy: dict[str, Any] = Field(default_factory=dict,
                                    description="the settings of a policy file (see data/samples/policy.toml)")
-    previous_pairing_id: Id | None = Field(None, description="keep this run's pairs where still allowed and "
-                                                             "optimal (the September re-run)")
+    previous_pairing_id: Id | None = Field(None, description="keep this run's pairs where still allowed, as "
+                                                             "policy.previous_stability says (the September re-run)")
+    carry_decisions: bool | None = Field(None, description="carry the principals' decisions on the previous run "
+                                                           "(refused pairs stay refused, kept pairs stay while "
+                                                           "allowed, removed teachers stay out while listed in the "
+                                                           "same school); default: true with previous_pairing_id")
 
 
 SCHOOL_KEY = Field(description="the school in file names (schools/<key>.html) and URLs (/schools/{key}/...): the id "
@@ -141,6 +147,14 @@ class PairOut(BaseModel):
     teacher_b_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     school_name: str = Field("", description="from the teacher file; \"\" if not given (the id stands alone)")
     school_b_name: str = Field("", description="school_b's name (a pair across schools)")
+    value_counts: str = Field("", description="the value and what it counts, e.g. \"3 indicators where one can "
+                                              "support the other\" (in a school view)")
+
+    @computed_field(description="the pair's key in its handout's address: .../schools/{school}/pairs/{handout}/"
+                                "handout.html, and its file name in handouts.zip")  # type: ignore[prop-decorator]
+    @property
+    def handout(self) -> str:
+        return handout_key(self.teacher_a, self.teacher_b)
 
 
 class UnmatchedOut(BaseModel):
@@ -165,6 +179,11 @@ class TeacherOut(BaseModel):
                                                         "teacher's observations; null when not observed")
     observations: dict[str, int] = Field(default_factory=dict,
                                          description="per indicator, how many observations the score rests on")
+    refinement_areas: list[str] = Field(default_factory=list,
+                                        description="indicators that are the teacher's refinement areas under the "
+                                                    "run's policy (its `areas`)")
+    reinforcement_areas: list[str] = Field(default_factory=list,
+                                           description="indicators that are the teacher's reinforcement areas")
 
 
 class BrokenPair(BaseModel):
@@ -181,6 +200,19 @@ class Diff(BaseModel):
     new: list[BrokenPair]
 
 
+class CarriedOut(BaseModel):
+    school_id: str
+    kind: Literal["refused", "kept", "removed"] = Field(description="a refused pair, a kept pair, a removed teacher")
+    teacher_ids: list[str] = Field(description="the pair's two teachers, or the removed teacher")
+    teacher_names: list[str] = Field(description="their names (\"\" where the file gave none)")
+    made_at: datetime = Field(description="when the re-match that made the decision was saved")
+    made_by: str = Field(description="the label of the key that asked (its role where it has none)")
+    pairing_id: Id = Field(description="the run whose re-match made it")
+    revision: int = Field(description="the school's revision in that run")
+    held: bool = Field(description="whether it holds in this run")
+    reason: str = Field("", description="why not, where it does not hold")
+
+
 class SchoolOut(BaseModel):
     pairing_id: Id
     school_id: str
@@ -192,10 +224,15 @@ class SchoolOut(BaseModel):
     latest_revision: int
     mode: str
     value: float
+    value_counts: str = Field("", description="the total value and what it counts, e.g. \"total value 12: "
+                                              "indicators where one can support the other, added up over the pairs\"")
     pairs: list[PairOut]
     unmatched: list[UnmatchedOut]
     teachers: list[TeacherOut]
+    areas_rule: str = Field("", description="how the run chose refinement and reinforcement areas, in words")
     diff: Diff | None = Field(None, description="what this revision changed against the one before")
+    carried: list[CarriedOut] = Field([], description="this school's decisions the run carried from the run it "
+                                                      "started from (never another school's)")
 
 
 # A school's teachers, at most: a re-match's lists are bounded by it, and ids by the teacher file's limit.
@@ -213,7 +250,10 @@ class RematchIn(BaseModel):
     remove: list[TeacherRef] = Field([], max_length=MAX_REMATCH_ITEMS, description="teachers who leave")
     add: list[dict[str, Any]] = Field([], max_length=MAX_REMATCH_ITEMS,
                                       description="teachers who join: teacher CSV columns as keys")
-    stability: Literal["keep_untouched", "balanced", "full"] = "balanced"
+    stability: Literal["keep_untouched", "balanced", "full"] = Field(
+        "keep_untouched", description="the other pairs: keep every one the request does not touch (keep_untouched), "
+                                      "keep them unless changing them raises the school's value (balanced), or "
+                                      "suggest the whole school again (full)")
     note: str | None = Field(None, max_length=2000, description="why, for the audit trail")
 
 
@@ -232,7 +272,8 @@ class RematchOut(BaseModel):
 class RevisionOut(BaseModel):
     revision: int
     created_at: datetime
-    created_by: str
+    created_by: str | None = Field(description="the key's id, for the state office's audit (null for principals)")
+    created_by_label: str = Field("", description="who asked: the key's label (its role where it has none)")
     request: dict[str, Any] | None
     diff: Diff | None
     value: float

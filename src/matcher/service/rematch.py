@@ -16,12 +16,13 @@ from ..store import repo
 from ..store.codec import merge_rosters, pair_dict, pair_of, roster_of, table_of, unmatched_dict
 from ..store.keys import Caller
 from .datasets import read_rows, rubric_named
+from .runs import run_decisions
 
 
 def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, *, revision: int,
                    forbid: Sequence[Sequence[str]] = (), keep: Sequence[Sequence[str]] = (),
                    remove: Sequence[str] = (), add: Sequence[dict[str, Any]] = (),
-                   stability: str = "balanced", request: dict[str, Any] | None = None) -> dict[str, Any]:
+                   stability: str = "keep_untouched", request: dict[str, Any] | None = None) -> dict[str, Any]:
     """Returns the new revision: its number, pairs, unmatched teachers and the diff with a reason per change."""
     with engine.connect() as conn:
         run = repo.get_run(conn, run_id)
@@ -36,8 +37,16 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
             roster = repo.school_roster(conn, run.dataset_id, school_id)
         rubric_name = repo.get_dataset(conn, run.dataset_id).rubric
         school_names = repo.school_names(conn, run.dataset_id, [school_id])
+        decisions = run_decisions(conn, run, frozenset([school_id]))
     rubric = rubric_named(rubric_name)
+    # Pairs refused on this school before (in an earlier re-match, or carried from an earlier run) stay refused,
+    # unless this request keeps one (the principal changed their mind). The re-match's policy keeps the entries on
+    # teachers still in the school.
+    asked = {frozenset(p) for p in keep}
+    refused = tuple((d.teacher_ids[0], d.teacher_ids[1]) for d in decisions
+                    if d.kind == "refused" and frozenset(d.teacher_ids) not in asked)
     policy = policy_from_dict(run.policy)
+    policy = policy.replace(do_not_pair=policy.do_not_pair + refused) if refused else policy
     pairs = [pair_of(d) for d in current.pairs]
 
     # Pairs with a teacher of another school (the cross-school fallback) belong to both schools: one school's
@@ -85,7 +94,10 @@ def rematch_school(engine: Engine, caller: Caller, run_id: str, school_id: str, 
     table = table_of(rubric, [(school_id, working)], school_names=school_names)
     table = table.subset(np.array([i for i, t in enumerate(table.teacher_id) if t not in held], dtype=np.int64))
     local = [(p.teacher_a, p.teacher_b) for p in pairs if p not in cross]
-    change = rematch(table, policy, school_id, local, forbid=[tuple(p) for p in forbid],
+    # A refused pair with a teacher who leaves in the same request needs no refusing now (the engine would find a
+    # teacher it does not know on the list); the request as saved still refuses it, for a later return.
+    refusing = [tuple(p) for p in forbid if not set(p) & removed]
+    change = rematch(table, policy, school_id, local, forbid=refusing,
                      keep=[tuple(p) for p in keep], remove=list(remove), stability=stability)  # type: ignore[arg-type]
     new_pairs = sorted([*change.result.pairs, *cross], key=lambda q: (q.teacher_a, q.teacher_b))
     made = {(p.teacher_a, p.teacher_b): p for p in change.result.pairs}

@@ -1,18 +1,21 @@
 """What the web page shows a state analyst about a stored run: a per-school overview (pairs, coverage, value) as
-the schools stand now, and the CLI's per-school HTML reports rendered from the stored revisions."""
+the schools stand now, the CLI's per-school HTML reports and the pairs' handouts, rendered from the stored
+revisions."""
 
 from __future__ import annotations
 
 import io
 import zipfile
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
 from ..errors import NotFoundError
 from ..io.file_keys import file_key
-from ..pairing.result import PairingResult
+from ..pairing.result import Pair, PairingResult
 from ..policy import policy_from_dict
+from ..report.handouts import Handouts, LinkBuilder, cli_link, handout_key, handout_path
 from ..report.school_page import render_school
 from ..rubric import bundled
 from ..store import repo
@@ -84,9 +87,10 @@ class _Rosters:
         return roster
 
 
-def _render(conn: Connection, run: Any, rubric_name: str, school_id: str, row: Any, rosters: _Rosters,
-            latest: dict[str, int] | None = None) -> str:
-    """One school's page, as `matcher pair` writes schools/<id>.html, for the given stored revision."""
+def _school_result(conn: Connection, run: Any, rubric_name: str, school_id: str, row: Any, rosters: _Rosters,
+                   latest: dict[str, int] | None = None) -> tuple[PairingResult, int]:
+    """The school at a stored revision as the CLI's result holds it (its pairs, unmatched teachers, and a table of
+    its roster plus the rosters of its colleagues at other schools), and its number of teachers."""
     own = rosters.get(school_id, row.revision)
     pairs = [pair_of(d) for d in row.pairs]
     others = sorted({s for p in pairs for s in (p.school_id, p.school_b) if s and s != school_id})
@@ -101,7 +105,24 @@ def _render(conn: Connection, run: Any, rubric_name: str, school_id: str, row: A
     table = table.aggregated(policy.aggregate)
     result = PairingResult(pairs=tuple(pairs), unmatched=tuple(unmatched_of(d) for d in row.unmatched),
                            summary=run.summary, policy=policy, teachers=table)
-    return render_school(result, school_id, pairs, list(result.unmatched), len(own["teacher_id"]))
+    return result, len(own["teacher_id"])
+
+
+def _render(conn: Connection, run: Any, rubric_name: str, school_id: str, row: Any, rosters: _Rosters,
+            latest: dict[str, int] | None = None, handout_link: LinkBuilder = cli_link) -> str:
+    """One school's page, as `matcher pair` writes schools/<id>.html, for the given stored revision."""
+    result, n = _school_result(conn, run, rubric_name, school_id, row, rosters, latest)
+    return render_school(result, school_id, list(result.pairs), list(result.unmatched), n, handout_link)
+
+
+def api_handout_link(run_id: str, revision: int | None = None) -> LinkBuilder:
+    """Links from the API's report.html to the handout route (of that revision, when one was asked for)."""
+    at = "" if revision is None else f"?revision={revision}"
+
+    def link(school_id: str, pair: Pair) -> str:
+        return (f"/v1/pairings/{quote(run_id, safe='')}/schools/{file_key(school_id)}/pairs/"
+                f"{handout_key(pair.teacher_a, pair.teacher_b)}/handout.html{at}")
+    return link
 
 
 def _succeeded(conn: Connection, run_id: str) -> tuple[Any, str]:
@@ -114,11 +135,14 @@ def _succeeded(conn: Connection, run_id: str) -> tuple[Any, str]:
 def school_report(conn: Connection, run_id: str, school_id: str, revision: int | None = None) -> str:
     run, rubric_name = _succeeded(conn, run_id)
     row = repo.school_revision(conn, run_id, school_id, revision)
-    return _render(conn, run, rubric_name, school_id, row, _Rosters(conn, run))
+    return _render(conn, run, rubric_name, school_id, row, _Rosters(conn, run),
+                   handout_link=api_handout_link(run_id, revision))
 
 
 def reports_zip(conn: Connection, run_id: str, schools: frozenset[str] | None) -> bytes:
-    """schools/<key>.html for every school (within the caller's scope) at its newest revision, in one zip."""
+    """schools/<key>.html for every school (within the caller's scope) at its newest revision, in one zip: the
+    CLI's pages byte for byte, so their links lead to handouts/<key>/... where a school's handouts.zip is unpacked
+    beside them."""
     run, rubric_name = _succeeded(conn, run_id)
     rows = repo.latest_revisions(conn, run_id, schools, columns=("school_id", "revision", "pairs", "unmatched"))
     everyone = schools is None  # a principal's few schools are cheaper one by one
@@ -134,3 +158,36 @@ def reports_zip(conn: Connection, run_id: str, schools: frozenset[str] | None) -
 
 def report_filename(school_id: str) -> str:
     return f"{file_key(school_id)}.html"
+
+
+def _handouts_of(conn: Connection, run_id: str, school_id: str, scores: bool,
+                 revision: int | None) -> tuple[PairingResult, Handouts]:
+    run, rubric_name = _succeeded(conn, run_id)
+    row = repo.school_revision(conn, run_id, school_id, revision)
+    result, _ = _school_result(conn, run, rubric_name, school_id, row, _Rosters(conn, run))
+    return result, Handouts(result.teachers, result.policy, scores)
+
+
+def handout(conn: Connection, run_id: str, school_id: str, key: str, scores: bool = False,
+            revision: int | None = None) -> str:
+    """The handout of the school's pair whose handout key is `key`, at the revision (default: the newest)."""
+    result, pages = _handouts_of(conn, run_id, school_id, scores, revision)
+    for p in result.pairs:
+        if handout_key(p.teacher_a, p.teacher_b) == key:
+            return pages.render(p, school_id)
+    raise NotFoundError("pair in this school's suggestion", key)
+
+
+def handouts_zip(conn: Connection, run_id: str, school_id: str, scores: bool = False) -> bytes:
+    """handouts/<school key>/<pair key>.html for every pair of the school at its newest revision (the CLI's
+    files, so the zip unpacks beside reports.zip's schools/)."""
+    result, pages = _handouts_of(conn, run_id, school_id, scores, None)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in result.pairs:
+            z.writestr(handout_path(school_id, p), pages.render(p, school_id))
+    return buf.getvalue()
+
+
+def handouts_filename(school_id: str) -> str:
+    return f"handouts-{file_key(school_id)}.zip"

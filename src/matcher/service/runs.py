@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ..errors import InfeasibleError, InputError, MatcherError, NotFoundError, Problem
 from ..pairing.engine import pair_teachers
@@ -19,10 +19,11 @@ from ..policy import Policy, policy_from_dict, policy_to_dict
 from ..processes import process_identity
 from ..report.outputs import pairs_csv, summary_json, unmatched_csv
 from ..store import repo
-from ..store.codec import group_by_school, pair_dict, pair_of, table_of, unmatched_dict
+from ..store.codec import group_by_school, merge_rosters, pair_dict, pair_of, roster_names, table_of, unmatched_dict
 from ..store.db import open_engine
 from ..store.keys import Caller
 from .datasets import rubric_named
+from .decisions import Decision, Revision, plan, standing
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between progress writes
@@ -41,8 +42,13 @@ def policy_for(data: dict[str, Any], rubric_name: str, source: str = "policy") -
 
 
 def start_run(engine: Engine, caller: Caller, dataset_id: str, policy: dict[str, Any],
-              previous_id: str | None, visible: Any) -> str:
-    """Queue a pairing run; `visible(dataset_row)` raises when the caller may not use the dataset."""
+              previous_id: str | None, visible: Any, carry_decisions: bool | None = None) -> str:
+    """Queue a pairing run; `visible(dataset_row)` raises when the caller may not use the dataset.
+    carry_decisions: carry the principals' decisions on the previous run (default: whenever there is one)."""
+    if carry_decisions and previous_id is None:
+        raise InputError([Problem("request", "carrying principals' decisions needs previous_pairing_id",
+                                  column="carry_decisions", value="true")])
+    carry = previous_id is not None if carry_decisions is None else carry_decisions
     with engine.connect() as conn:
         ds = repo.get_dataset(conn, dataset_id)
         visible(ds)
@@ -56,7 +62,7 @@ def start_run(engine: Engine, caller: Caller, dataset_id: str, policy: dict[str,
     with engine.begin() as conn:
         return repo.insert_run(conn, dataset_id=dataset_id, policy=policy_to_dict(checked),
                                request={"dataset_id": dataset_id, "policy": policy,
-                                        "previous_pairing_id": previous_id},
+                                        "previous_pairing_id": previous_id, "carry_decisions": carry},
                                previous_id=previous_id, caller=caller)
 
 
@@ -73,6 +79,38 @@ def _previous_pairs(engine: Engine, previous_id: str) -> list[tuple[str, str]]:
                 seen.add(key)
                 out.append(key)
     return out
+
+
+def run_decisions(conn: Connection, run: Any, schools: frozenset[str] | None = None) -> list[Decision]:
+    """The principals' decisions still in force on a run (or on the given schools of it): those it carried from
+    the run before it (its refusals all, as they apply whenever both teachers are in the school again; kept pairs
+    and removals where they held), then each school's re-matches in order (service.decisions.standing)."""
+    inherited = [Decision.of(d) for d in (run.summary or {}).get("carried") or ()
+                 if (d.get("held") or d["kind"] == "refused") and (schools is None or d["school_id"] in schools)]
+    requests = repo.revision_requests(conn, run.id, schools)
+    involved = sorted({d.school_id for d in inherited} | {r.school_id for r in requests})
+    if not involved:
+        return []
+    labels = repo.key_labels(conn, {r.created_by for r in requests})
+    latest = {r.school_id: [(p["teacher_a"], p["teacher_b"]) for p in r.pairs]
+              for r in repo.latest_revisions(conn, run.id, frozenset(involved), columns=("school_id", "pairs"))}
+    out: list[Decision] = []
+    for school in involved:
+        # The school's teachers as the dataset gave them and as each re-match left them: a removed teacher keeps
+        # their name.
+        names: dict[str, str] = {}
+        for roster in [repo.school_roster(conn, run.dataset_id, school) or {"teacher_id": []},
+                       *repo.revision_rosters(conn, run.id, school)]:
+            names.update(roster_names(roster))
+        revisions = [Revision(r.revision, r.created_at, labels.get(r.created_by, ""), r.request or {})
+                     for r in requests if r.school_id == school]
+        out += standing(school, run.id, revisions, latest.get(school, []), inherited, names)
+    return out
+
+
+def _carried(engine: Engine, previous_id: str) -> list[Decision]:
+    with engine.connect() as conn:
+        return run_decisions(conn, repo.get_run(conn, previous_id))
 
 
 def execute_run(url: str, run_id: str, workers: int = 1, lease_seconds: float = LEASE_SECONDS) -> str:
@@ -151,6 +189,13 @@ def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:
     coords = {s.school_id: (s.latitude, s.longitude) for s in schools if s.latitude is not None}
     policy = policy_from_dict(run.policy)
     previous = _previous_pairs(engine, run.previous_id) if run.previous_id else None
+    carry = None
+    if run.previous_id and (run.request or {}).get("carry_decisions"):
+        # Principals' decisions on the previous run: refused pairs stay refused, kept pairs stay where still
+        # allowed, removed teachers stay out while this data lists them in the same school.
+        carry = plan(_carried(engine, run.previous_id), table)
+        table = table.subset(carry.rows(table))
+        policy = policy.replace(do_not_pair=policy.do_not_pair + carry.do_not_pair)
     last = [time.monotonic()]
 
     def progress(f: float) -> None:
@@ -159,18 +204,27 @@ def _execute(engine: Engine, run_id: str, token: str, workers: int) -> None:
             repo.set_progress(engine, run_id, token, round(0.95 * f, 4))
 
     result = pair_teachers(table, policy, previous=previous, previous_source="the previous run's pairs",
-                           school_coords=coords or None, progress=progress, workers=workers)
+                           keep=carry.keep if carry is not None else (), school_coords=coords or None,
+                           progress=progress, workers=workers)
+    summary = result.summary
+    dropped: dict[str, set[str]] = {}
+    if carry is not None:
+        summary = {**summary, "carried": carry.report(result.teachers, result.pairs, result.summary)}
+        dropped = carry.dropped_by_school()
     files = {"pairs.csv": pairs_csv(result.pairs, policy.mode).encode(),
              "unmatched.csv": unmatched_csv(result.unmatched).encode(),
-             "summary.json": summary_json(result.summary).encode()}
+             "summary.json": summary_json(summary).encode()}
     by_school = group_by_school(result.pairs, result.unmatched)
     rows = []
     for s in schools:
         pairs, unmatched = by_school.get(s.school_id, ([], []))
         rows.append({"school_id": s.school_id, "value": round(sum(p.value for p in pairs), 6),
                      "n_pairs": len(pairs), "n_unmatched": len(unmatched),
-                     "pairs": [pair_dict(p) for p in pairs], "unmatched": [unmatched_dict(u) for u in unmatched]})
-    if not repo.finish_run(engine, run_id, token, summary=result.summary, files=files, schools=rows,
+                     "pairs": [pair_dict(p) for p in pairs], "unmatched": [unmatched_dict(u) for u in unmatched],
+                     # The school as this run paired it: without the teachers a carried removal left out.
+                     "roster": merge_rosters(s.roster, None, dropped[s.school_id]) if s.school_id in dropped
+                     else None})
+    if not repo.finish_run(engine, run_id, token, summary=summary, files=files, schools=rows,
                            caller_key=run.created_by):
         log.warning("pairing run %s: result not stored, the run was taken over or marked failed", run_id)
 

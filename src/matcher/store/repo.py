@@ -18,6 +18,7 @@ from ..errors import NotFoundError
 from ..io.file_keys import file_key, is_key_form
 from .keys import Caller
 from .tables import (
+    api_keys,
     audit_log,
     dataset_schools,
     datasets,
@@ -280,9 +281,11 @@ def finish_run(engine: Engine, ident: str, token: str, *, summary: dict[str, Any
                                          for k, v in files.items()])
         at = now()
         if schools:
-            conn.execute(insert(school_revisions), [{**s, "run_id": ident, "revision": 0, "created_at": at,
-                                                     "created_by": caller_key, "request": None, "diff": None,
-                                                     "roster": None} for s in schools])
+            # A school's roster is stored only where the run left teachers of the dataset out (a removal carried
+            # from an earlier run); else the dataset's roster holds.
+            conn.execute(insert(school_revisions), [{"roster": None, **s, "run_id": ident, "revision": 0,
+                                                     "created_at": at, "created_by": caller_key, "request": None,
+                                                     "diff": None} for s in schools])
     return True
 
 
@@ -386,6 +389,30 @@ def revision_rosters(conn: Connection, run_id: str, school_id: str) -> list[dict
     t = school_revisions.c
     return list(conn.execute(select(t.roster).where(t.run_id == run_id, t.school_id == school_id,
                                                     t.roster.is_not(None)).order_by(t.revision)).scalars())
+
+
+def revision_requests(conn: Connection, run_id: str, schools: frozenset[str] | None = None) -> list[Row]:
+    """Every re-match saved on the run (or on the given schools): school_id, revision, created_at, created_by and
+    request, by school and revision."""
+    t = school_revisions.c
+    q = (select(t.school_id, t.revision, t.created_at, t.created_by, t.request)
+         .where(t.run_id == run_id, t.revision > 0).order_by(t.school_id, t.revision))
+    if schools is not None:
+        q = q.where(t.school_id.in_(sorted(schools)))
+    return list(conn.execute(q))
+
+
+ROLE_WORDS = {"state": "State office", "principal": "Principal", "researcher": "Researcher"}
+
+
+def key_labels(conn: Connection, key_ids: Iterable[str]) -> dict[str, str]:
+    """key id -> how people read who made something: the key's label, or its role where the label is blank (never
+    its id)."""
+    ids = sorted(set(key_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(select(api_keys.c.id, api_keys.c.role, api_keys.c.label).where(api_keys.c.id.in_(ids)))
+    return {r.id: (r.label or "").strip() or ROLE_WORDS.get(r.role, r.role) for r in rows}
 
 
 def revision_history(conn: Connection, run_id: str, school_id: str) -> list[Row]:

@@ -14,12 +14,17 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from ..report.handouts import CSS_HASH
+
 STATIC = Path(__file__).parent / "static"
 
 # Only our own files: no scripts, styles, fonts or images from elsewhere (the page must work offline, and injected
-# markup could not load anything even if some slipped through); no framing, no referrer with ids in the hash.
+# markup could not load anything even if some slipped through); no framing, no referrer with ids in the hash. The one
+# inline style allowed, by its hash, is a pair handout's: the page shows handouts from blob: addresses, which inherit
+# this policy.
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "Content-Security-Policy": f"default-src 'self'; script-src 'self'; style-src 'self' {CSS_HASH}; "
+                               "img-src 'self' blob:; "
                                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",

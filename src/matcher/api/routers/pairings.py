@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse, Response
 
 from ...errors import ConflictError, NotFoundError
 from ...io.file_keys import file_key
+from ...pairing.model import build_scoring
 from ...policy import policy_from_dict
+from ...report.wording import areas_rule, total_counts, value_counts
 from ...rubric import bundled
 from ...service import runs as run_svc
 from ...service.rematch import rematch_school
@@ -67,7 +69,8 @@ def start_pairing(body: PairingIn, caller: CallerDep, engine: EngineDep, jobs: J
         with engine.connect() as conn:
             check_dataset(conn, caller, ds)
 
-    run_id = run_svc.start_run(engine, caller, body.dataset_id, body.policy, body.previous_pairing_id, visible)
+    run_id = run_svc.start_run(engine, caller, body.dataset_id, body.policy, body.previous_pairing_id, visible,
+                               carry_decisions=body.carry_decisions)
     repo.audit(engine, caller, "pairing.start", f"pairing/{run_id}", 202, body.model_dump())
     jobs.submit(run_id)
     with engine.connect() as conn:
@@ -139,10 +142,15 @@ def get_school(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engine:
     # their id, name and the shared indicators, never in `teachers` with their scores.
     policy = policy_from_dict(run.policy)
     table = table_of(bundled(ds.rubric), [(school_id, roster)], school_names=names).aggregated(policy.aggregate)
+    scoring = build_scoring(table, policy)
     return SchoolOut(pairing_id=pairing_id, school_id=school_id, key=file_key(school_id),
                      school_name=names.get(school_id, ""), aggregate=table.aggregate, revision=row.revision,
-                     latest_revision=latest.revision, mode=run.policy["mode"], value=row.value, pairs=row.pairs,
-                     unmatched=row.unmatched, teachers=teachers_view(table), diff=row.diff)
+                     latest_revision=latest.revision, mode=run.policy["mode"], value=row.value,
+                     value_counts=total_counts(row.value, policy),
+                     pairs=[{**p, "value_counts": value_counts(p["value"], policy)} for p in row.pairs],
+                     unmatched=row.unmatched, teachers=teachers_view(table, scoring.weak, scoring.strong),
+                     areas_rule=areas_rule(policy, scoring.weak_below, scoring.strong_at_least), diff=row.diff,
+                     carried=[d for d in (run.summary or {}).get("carried") or () if d["school_id"] == school_id])
 
 
 @router.get("/{pairing_id}/schools/{school_id}/revisions", response_model=RevisionList)
@@ -152,6 +160,7 @@ def school_history(pairing_id: str, school_id: SchoolRef, caller: CallerDep, eng
         _, ds = _visible_run(conn, caller, pairing_id)
         school_id = check_school(conn, caller, ds, school_id)
         rows = repo.revision_history(conn, pairing_id, school_id)
+        labels = repo.key_labels(conn, {r.created_by for r in rows})
         # The school's own teachers as the dataset gave them and as each re-match left them (a teacher removed by
         # a re-match keeps their name in the history).
         rosters = [repo.school_roster(conn, ds.id, school_id) or {"teacher_id": []},
@@ -162,7 +171,10 @@ def school_history(pairing_id: str, school_id: SchoolRef, caller: CallerDep, eng
     for roster in rosters:
         names.update(roster_names(roster))
     return RevisionList(pairing_id=pairing_id, school_id=school_id,
-                        revisions=[RevisionOut(**r._mapping) for r in rows], names=names)
+                        revisions=[RevisionOut(**{**r._mapping, "created_by_label": labels.get(r.created_by, ""),
+                                                  # A principal reads who asked by the key's label alone.
+                                                  "created_by": None if caller.role == "principal"
+                                                  else r.created_by}) for r in rows], names=names)
 
 
 @router.post("/{pairing_id}/schools/{school_id}/rematch", status_code=201, response_model=RematchOut,

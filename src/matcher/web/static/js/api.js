@@ -57,3 +57,29 @@ export async function download(api, path, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 30000);
 }
+
+/**
+ * Fetch a page with the key and show it in a new tab from a blob: address (the key never goes into a URL). The tab
+ * opens during the click, so no popup blocker stops it; where one did anyway, the page opens from a link instead.
+ */
+export async function openPage(api, path) {
+  const tab = window.open('', '_blank');
+  if (tab) tab.opener = null;
+  let blob;
+  try {
+    blob = await api.blob(path);
+  } catch (err) {
+    if (tab) tab.close();
+    throw err;
+  }
+  const url = URL.createObjectURL(blob);
+  if (tab) {
+    tab.location.href = url;
+  } else {
+    const a = h('a', {href: url, target: '_blank', rel: 'noopener', hidden: true});
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}

@@ -12,16 +12,26 @@ const LABEL = 92;
 const ROW = 20;
 const LABEL_CHARS = 14;
 
-/** 'refine' | 'middle' | 'reinforce' | 'none' for a score under the run's thresholds. */
-export function band(score, weak, strong) {
+/**
+ * 'refine' | 'middle' | 'reinforce' | 'none' for a score under the run's thresholds, or, when `areas` is given
+ * (the teacher's {refine, reinforce} sets of indicator names: relative or designated areas), by those areas (an
+ * indicator that is both, on a flat profile, reads as neither).
+ */
+export function band(score, weak, strong, areas = null, name = '') {
   if (score === null || score === undefined) return 'none';
+  if (areas) {
+    const lo = areas.refine.has(name);
+    const hi = areas.reinforce.has(name);
+    return lo && !hi ? 'refine' : hi && !lo ? 'reinforce' : 'middle';
+  }
   if (score < weak) return 'refine';
   if (score >= strong) return 'reinforce';
   return 'middle';
 }
 
-function shade(score, rubric, weak, strong) {
-  const b = band(score, weak, strong);
+function shade(score, rubric, weak, strong, areas = null, name = '') {
+  const b = band(score, weak, strong, areas, name);
+  if (areas) return b === 'refine' ? 'refine-2' : b === 'reinforce' ? 'reinforce-2' : b;
   if (b === 'refine') return score <= (rubric.scale_min + weak) / 2 ? 'refine-2' : 'refine-1';
   if (b === 'reinforce') return score >= (strong + rubric.scale_max) / 2 ? 'reinforce-2' : 'reinforce-1';
   return b;
@@ -77,7 +87,8 @@ export function scoreStrip({rubric, weak, strong, rows, aHelpsB, bHelpsA, focus,
   const width = pos - DOMAIN_GAP + 2;
   const height = rows.length * ROW + 24;
   const titleId = newId('strip');
-  const count = (t, which) => inds.filter((i) => band(t.scores[i.name], weak, strong) === which).length;
+  const count = (t, which) => inds.filter((i) => band(t.scores[i.name], weak, strong, t.areas, i.name) === which)
+    .length;
   const summary = `Scores of ${rows.map((t) => t.who).join(' and ')} on ${inds.length} indicators. `
     + rows.map((t) => `${t.who}: ${count(t, 'refine')} refinement and ${count(t, 'reinforce')} reinforcement `
       + 'areas; ').join('')
@@ -91,10 +102,10 @@ export function scoreStrip({rubric, weak, strong, rows, aHelpsB, bHelpsA, focus,
     svg.append(s('g', {}, s('title', {}, t.who), s('text', {x: 0, y: y + 12, class: 'strip-label'}, t.label)));
     for (const ind of inds) {
       const score = t.scores[ind.name];
-      const bnd = band(score, weak, strong);
+      const bnd = band(score, weak, strong, t.areas, ind.name);
       const cx = x.get(ind.name);
       const many = observed((t.observations || {})[ind.name], aggregate);
-      const g = s('g', {class: `cell ${shade(score, rubric, weak, strong)}`},
+      const g = s('g', {class: `cell ${shade(score, rubric, weak, strong, t.areas, ind.name)}`},
         s('title', {}, `${ind.label}: ${t.who} ${score === null || score === undefined ? 'not observed'
           : `${num(score)} (${words(bnd)}${many ? `; ${many}` : ''})`}`),
         s('rect', {x: cx, y, width: CELL, height: CELL, rx: 2}));
@@ -122,8 +133,8 @@ export function scoreStrip({rubric, weak, strong, rows, aHelpsB, bHelpsA, focus,
   return svg;
 }
 
-/** The legend for every strip on the page. */
-export function legend(weak, strong) {
+/** The legend for every strip on the page; `byArea`: relative or designated areas, not thresholds. */
+export function legend(weak, strong, byArea = false) {
   const sw = (cls, mark) => s('svg', {class: 'swatch', viewBox: '0 0 16 16', 'aria-hidden': 'true'},
     s('g', {class: `cell ${cls}`}, s('rect', {x: 0, y: 0, width: 16, height: 16, rx: 2}),
       mark ? s('path', {class: 'mark', d: mark}) : null));
@@ -136,9 +147,10 @@ export function legend(weak, strong) {
   ul.className = 'legend';
   ul.setAttribute('aria-label', 'How to read the score strips');
   ul.append(
-    item(sw('refine-2', 'M4 6h8l-4 5z'), `refinement area (below ${num(weak)})`),
-    item(sw('middle'), 'in between'),
-    item(sw('reinforce-2', 'M4 11h8l-4 -5z'), `reinforcement area (${num(strong)} or above)`),
+    item(sw('refine-2', 'M4 6h8l-4 5z'), byArea ? 'refinement area' : `refinement area (below ${num(weak)})`),
+    item(sw('middle'), byArea ? 'neither (or both)' : 'in between'),
+    item(sw('reinforce-2', 'M4 11h8l-4 -5z'), byArea ? 'reinforcement area'
+      : `reinforcement area (${num(strong)} or above)`),
     item(sw('none'), 'not observed'),
     item(s('svg', {class: 'swatch', viewBox: '0 0 16 16', 'aria-hidden': 'true'},
       s('rect', {class: 'helps', x: 1.5, y: 1.5, width: 13, height: 13, rx: 3})), 'one can support the other'),

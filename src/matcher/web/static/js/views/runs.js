@@ -109,7 +109,45 @@ function startForm(ctx, datasets, runs) {
   const subject = select([['any', 'Any subject'], ['prefer_same', 'Prefer the same subject (among equally good)'],
     ['require_same', 'Same subject only'], ['prefer_cross', 'Prefer different subjects']], 'any');
   const done = runs.filter((r) => r.status === 'succeeded');
-  const previous = select([['', 'None'], ...done.map((r) => [r.id, `Run of ${when(r.created_at)}`])], '');
+  const dsName = (id) => (datasets.find((d) => d.id === id) || {}).name || 'teachers not listed';
+  // To the second where two runs were made in the same minute.
+  const started = (r) => (done.filter((x) => when(x.created_at) === when(r.created_at)).length < 2 ? when(r.created_at)
+    : new Date(r.created_at).toLocaleString('en-US', {dateStyle: 'medium', timeStyle: 'medium'}));
+  const previous = select([['', 'None'], ...done.map((r) => [r.id, `Run of ${started(r)} · `
+    + `${dsName(r.dataset_id)}`])], '');
+  // The September re-run: an earlier run on teachers of the same schools is chosen at first (until one is picked
+  // by hand), and the principals' changes on it are carried, so that nothing a principal decided comes back.
+  let picked = false;
+  previous.addEventListener('change', () => { picked = true; showCarry(); });
+  const earlier = () => {
+    const d = datasets.find((x) => x.id === dataset.value);
+    if (!d || d.kind !== 'upload') return '';
+    const schools = new Set((d.schools || []).map((x) => x.school_id));
+    const shares = (r) => {
+      const of = datasets.find((x) => x.id === r.dataset_id);
+      return of && (of.schools || []).some((x) => schools.has(x.school_id));
+    };
+    return (done.find(shares) || {id: ''}).id;  // newest first
+  };
+  const carry = h('input', {type: 'checkbox', id: 'run-carry', checked: true});
+  const stabilityRadios = [
+    ['keep_untouched', 'Keep every earlier pair still allowed; pair only the others'],
+    ['balanced', 'Keep earlier pairs unless changing them gives more support in total'],
+    ['full', 'Pair afresh (the summary still says which earlier pairs changed)'],
+  ].map(([value, text], i) => h('div', {class: 'radio'}, h('input', {type: 'radio', name: 'run-stability',
+    id: `run-stability-${value}`, value, checked: i === 0}), h('label', {for: `run-stability-${value}`}, text)));
+  const carryBox = h('fieldset', {class: 'carry-box'}, h('legend', {}, 'With the earlier run'),
+    h('div', {class: 'radio'}, carry, h('label', {for: 'run-carry'}, 'Carry principals\' changes',
+      h('span', {class: 'hint', id: 'run-carry-hint'}, ': refused pairs stay refused, kept pairs stay while allowed, '
+        + 'removed teachers stay out while listed in the same school'))),
+    h('fieldset', {class: 'inner'}, h('legend', {}, 'Earlier pairs'), stabilityRadios));
+  carry.setAttribute('aria-describedby', 'run-carry-hint');
+  function showCarry() { carryBox.hidden = !previous.value; }
+  const choosePrevious = () => {
+    if (!picked) previous.value = earlier();
+    showCarry();
+  };
+  dataset.addEventListener('change', choosePrevious);
   const extra = h('textarea', {rows: 3, spellcheck: 'false', placeholder: '{"max_grade_distance": 2}'});
   const out = h('div', {class: 'result', 'aria-live': 'polite'});
   const form = h('form', {class: 'box'},
@@ -117,7 +155,8 @@ function startForm(ctx, datasets, runs) {
     field('run-dataset', 'Teachers', dataset),
     h('div', {class: 'row'}, field('run-mode', 'Pairs', mode), field('run-subject', 'Subjects', subject)),
     field('run-previous', 'Keep the pairs of an earlier run', previous, 'For the September re-run: last run\'s '
-      + 'pairs stay wherever they are still allowed and the total stays optimal.'),
+      + 'pairs stay wherever they are still allowed.'),
+    carryBox,
     h('details', {}, h('summary', {}, 'More settings'),
       field('run-policy', 'Policy settings as JSON (see the README\'s policy table)', extra)),
     h('div', {class: 'buttons'}, h('button', {type: 'submit', class: 'primary'}, 'Start the run')), out);
@@ -133,17 +172,20 @@ function startForm(ctx, datasets, runs) {
         return;
       }
     }
-    policy = {mode: mode.value, subject: subject.value, ...policy};
+    const prev = previous.value || null;
+    const stability = form.querySelector('input[name="run-stability"]:checked').value;
+    policy = {mode: mode.value, subject: subject.value, ...(prev ? {previous_stability: stability} : {}), ...policy};
     try {
       const run = await ctx.api.post('/v1/pairings', {dataset_id: dataset.value, policy,
-        previous_pairing_id: previous.value || null});
+        previous_pairing_id: prev, ...(prev ? {carry_decisions: carry.checked} : {})});
       ctx.announce('Run started.');
       ctx.go(route('runs', run.id));
     } catch (err) {
       clear(out, errorBox(err, err.status === 422 ? 'The run cannot start with these settings' : null));
     }
   });
-  return {form, add(d) { datasets.unshift(d); fill(d.id); }};
+  choosePrevious();
+  return {form, add(d) { datasets.unshift(d); fill(d.id); choosePrevious(); }};
 }
 
 async function list(ctx) {
@@ -217,6 +259,7 @@ async function schoolTable(ctx, run, box) {
   apply();
   clear(box, h('h2', {id: 'schools-title'}, 'Schools'),
     h('div', {class: 'table-tools'}, field('school-search', 'Find a school', search, 'By name or id'), count),
+    data.value_counts ? h('p', {class: 'muted'}, `Value: ${data.value_counts}.`) : null,
     h('div', {class: 'table-wrap schools-table'}, table.element));
 }
 

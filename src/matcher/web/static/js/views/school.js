@@ -4,10 +4,10 @@
 // changed highlighted. A re-match names the revision the page shows; if someone saved another one meanwhile the
 // API answers 409 and the page says so and offers a reload (it never re-sends on its own).
 
-import {download} from '../api.js';
+import {download, openPage} from '../api.js';
 import {legend, observed, scoreStrip, stripLabel} from '../chart.js';
 import {clear, h, named, nameKey, newId, num, route, when} from '../dom.js';
-import {errorBox} from '../ui.js';
+import {actionButton, errorBox} from '../ui.js';
 
 const rubrics = new Map();
 
@@ -16,11 +16,15 @@ async function rubricFor(api, name) {
   return rubrics.get(name);
 }
 
+// The first is the default (the API's too): a principal's change disturbs nothing else.
 const STABILITY = [
-  ['balanced', 'Keep the other pairs unless changing them gives the school more support in total'],
   ['keep_untouched', 'Keep every other pair as it is; pair only the teachers this frees'],
+  ['balanced', 'Keep the other pairs unless changing them gives the school more support in total'],
   ['full', 'Suggest the whole school again'],
 ];
+// What the bar on a tablet says of the choice.
+const STABILITY_SHORT = {keep_untouched: 'the other pairs stay as they are',
+  balanced: 'the other pairs stay unless a change gives more support', full: 'the whole school is suggested again'};
 
 const pairKey = (a, b) => [a, b].sort().join('\u0000');
 
@@ -143,6 +147,21 @@ function describeChange(page, kind, item) {
   return `remove ${who(item)} (left the school)`;
 }
 
+/** The pair's one-page handout for the two teachers, fetched with the key and opened in a new tab. */
+function handoutLink(page, p, both) {
+  if (!p.handout) return null;
+  const path = `${page.base}/schools/${encodeURIComponent(page.key)}/pairs/${encodeURIComponent(p.handout)}`
+    + `/handout.html?revision=${page.view.revision}`;
+  const alert = h('span', {class: 'handout-alert', role: 'status'});
+  const open = h('button', {type: 'button', class: 'link', 'aria-label': `Open the handout for ${both} (new tab)`,
+    onclick: () => {
+      alert.textContent = '';
+      openPage(page.ctx.api, path).catch((err) => { alert.textContent = ` Could not open it: ${err.message}`; });
+    }}, 'Open handout');
+  return h('p', {class: 'handout'}, open, h('span', {class: 'muted'}, ' · one page to print for the two teachers'),
+    alert);
+}
+
 function pairCard(page, p) {
   const {diffNew, rubric, weak, strong, teachers, people} = page;
   const isNew = diffNew.has(pairKey(p.teacher_a, p.teacher_b));
@@ -153,7 +172,7 @@ function pairCard(page, p) {
   const labels = ours.map((id) => stripLabel(people.name(id) || id));
   const sameLabel = labels.length === 2 && nameKey(labels[0]) === nameKey(labels[1]);  // namesakes: their ids
   const rows = ours.map((id, i) => ({label: sameLabel ? stripLabel(id) : labels[i], who: people.text(id),
-    scores: teachers.get(id).scores, observations: teachers.get(id).observations}));
+    scores: teachers.get(id).scores, observations: teachers.get(id).observations, areas: areasOf(page, id)}));
   const away = [p.teacher_a, p.teacher_b].find((id) => !teachers.has(id));
   const both = `${people.text(p.teacher_a)} and ${people.text(p.teacher_b)}`;
   return h('article', {class: ['card', isNew && 'changed'], 'aria-labelledby': titleId},
@@ -161,8 +180,8 @@ function pairCard(page, p) {
       h('h3', {id: titleId}, people.el(p.teacher_a), elsewhere(p.teacher_a), ' & ', people.el(p.teacher_b),
         elsewhere(p.teacher_b)),
       isNew ? h('span', {class: 'badge new'}, 'New pair') : null,
-      p.origin === 'must_pair' ? h('span', {class: 'badge'}, 'kept on request') : null,
-      h('span', {class: 'value', title: 'indicators where one can support the other'}, `value ${num(p.value)}`)),
+      p.origin === 'must_pair' || p.origin === 'kept' ? h('span', {class: 'badge'}, 'kept on request') : null,
+      h('span', {class: 'value'}, p.value_counts || `value ${num(p.value)}`)),
     h('ul', {class: 'who-line'}, teacherLine(page, p, p.teacher_a), teacherLine(page, p, p.teacher_b)),
     helpTable(page, p.teacher_a, p.teacher_b, p.a_helps_b),
     helpTable(page, p.teacher_b, p.teacher_a, p.b_helps_a),
@@ -174,15 +193,23 @@ function pairCard(page, p) {
     p.focus_indicator ? h('p', {class: 'focus'}, 'Suggested focus: ',
       h('strong', {}, page.labels.get(p.focus_indicator) || p.focus_indicator)) : null,
     h('p', {class: 'why'}, p.explanation),
+    handoutLink(page, p, both),
     p.school_b ? h('p', {class: 'note'}, `A pair across schools (${people.text(away || p.teacher_b)} teaches at `
       + `${otherSchool(page, p)}): only the state office can change it; their scores are not shown here.`)
-      : h('div', {class: 'actions', role: 'group', 'aria-label': `Changes for ${both}`},
+      : page.readOnly ? null : h('div', {class: 'actions', role: 'group', 'aria-label': `Changes for ${both}`},
         toggle(page, 'forbid', [p.teacher_a, p.teacher_b], 'Do not pair these two', {title: `Do not pair ${both}`}),
         toggle(page, 'keep', [p.teacher_a, p.teacher_b], 'Keep this pair', {title: `Keep ${both} together`}),
         toggle(page, 'remove', p.teacher_a, `Remove ${people.text(p.teacher_a)}`,
           {'aria-label': `Remove ${people.text(p.teacher_a)} (left the school)`}),
         toggle(page, 'remove', p.teacher_b, `Remove ${people.text(p.teacher_b)}`,
           {'aria-label': `Remove ${people.text(p.teacher_b)} (left the school)`})));
+}
+
+/** A teacher's {refine, reinforce} indicator sets under relative or designated areas (null under thresholds). */
+function areasOf(page, id) {
+  const t = page.teachers.get(id);
+  if (!page.byArea || !t) return null;
+  return {refine: new Set(t.refinement_areas || []), reinforce: new Set(t.reinforcement_areas || [])};
 }
 
 /**
@@ -192,8 +219,10 @@ function pairCard(page, p) {
 function alsoStrong(page, id, helps) {
   const t = page.teachers.get(id);
   if (helps.length || !t) return null;
-  const strong = page.rubric.indicators.filter((i) => t.scores[i.name] !== null && t.scores[i.name] !== undefined
-    && t.scores[i.name] >= page.strong).map((i) => i.label);
+  const own = new Set(t.reinforcement_areas || []);
+  const strong = page.rubric.indicators.filter((i) => (page.byArea ? own.has(i.name)
+    : t.scores[i.name] !== null && t.scores[i.name] !== undefined && t.scores[i.name] >= page.strong))
+    .map((i) => i.label);
   if (!strong.length) return null;
   return h('p', {class: 'also'}, `${page.people.text(id)} brings reinforcement areas too: ${strong.join(', ')}.`);
 }
@@ -210,7 +239,7 @@ function unmatchedList(page, rows) {
         h('span', {class: 'muted'}, t ? `: ${teacherFacts(t)}` : ''), ' ',
         wasPaired ? h('span', {class: 'badge new'}, 'Now without a pair') : null),
       h('p', {class: 'why'}, u.reason),
-      toggle(page, 'remove', u.teacher_id, 'Remove',
+      page.readOnly ? null : toggle(page, 'remove', u.teacher_id, 'Remove',
         {'aria-label': `Remove ${people.text(u.teacher_id)} (left the school)`}));
   }));
 }
@@ -266,17 +295,23 @@ function panel(page) {
       note: note.value.trim() || null,
     };
     submit.disabled = true;
+    askNow.disabled = true;
     submit.textContent = 'Asking…';
+    askNow.textContent = 'Asking…';
     clear(alert);
     try {
       await page.ctx.api.post(`${page.base}/schools/${encodeURIComponent(page.key)}/rematch`, body);
     } catch (err) {
       submit.textContent = 'Ask for a new suggestion';
+      askNow.textContent = 'Ask now';
       if (err.status === 409) {
         page.markStale(err.body.revision);
       } else {
         submit.disabled = false;
+        askNow.disabled = false;
         clear(alert, errorBox(err, err.status === 422 ? 'This change cannot be made' : null));
+        // Asked from the bar on a tablet: the panel with the message is below the cards.
+        if (getComputedStyle(bar).display !== 'none') alert.scrollIntoView({block: 'center'});
         page.ctx.announce('The new suggestion could not be made.');
       }
       return;
@@ -285,12 +320,18 @@ function panel(page) {
   });
   // On a tablet the panel comes after every card and the teachers without a pair: once a change is chosen, a bar
   // stays at the bottom of the window with the way to it (CSS shows it only where the panel is not beside the cards).
+  // It asks right there too (with the panel's choice for the other pairs, said in the bar), so the request is never
+  // a long scroll away from the cards.
   const barText = h('span', {class: 'panel-bar-text'});
-  const bar = h('div', {class: 'panel-bar'}, barText,
-    h('button', {type: 'button', class: 'primary', onclick: () => {
-      form.scrollIntoView({block: 'start'});
-      form.querySelector('h2').focus();
-    }}, 'Review and ask'));
+  const barHint = h('span', {class: 'panel-bar-hint'});
+  const askNow = h('button', {type: 'button', class: 'primary', onclick: () => form.requestSubmit()}, 'Ask now');
+  const bar = h('div', {class: 'panel-bar'}, h('p', {class: 'panel-bar-words'}, barText, barHint),
+    h('div', {class: 'panel-bar-buttons'},
+      h('button', {type: 'button', onclick: () => {
+        form.scrollIntoView({block: 'start'});
+        form.querySelector('h2').focus();
+      }}, 'Review and ask'), askNow));
+  form.addEventListener('change', () => page.refreshPanel());
   // Once the panel itself is in sight, the bar has done its job.
   if (watching) watching.disconnect();
   const io = new IntersectionObserver((entries) => {
@@ -302,6 +343,9 @@ function panel(page) {
   page.refreshPanel = () => {
     const items = [...page.pending.entries()];
     barText.textContent = `${items.length} change${items.length === 1 ? '' : 's'} chosen`;
+    const choice = form.querySelector(`input[name="${stabilityName}"]:checked`);
+    barHint.textContent = choice ? `; ${STABILITY_SHORT[choice.value]}` : '';
+    askNow.disabled = !items.length || page.stale;
     bar.classList.toggle('has-changes', items.length > 0 && !page.stale);
     list.replaceChildren(...(items.length ? items.map(([key, c]) => h('li', {}, c.label, ' ',
       h('button', {type: 'button', class: 'link', 'aria-label': `Undo: ${c.label}`, onclick: () => {
@@ -314,6 +358,62 @@ function panel(page) {
   };
   page.panelAlert = alert;
   return {form, bar};
+}
+
+const DAY = {day: 'numeric', month: 'long'};
+
+/** "3 September" (with the year when it is not this one). */
+function dayOf(iso) {
+  const d = new Date(iso);
+  return d.toLocaleDateString('en-GB', d.getFullYear() === new Date().getFullYear() ? DAY : {...DAY, year: 'numeric'});
+}
+
+/**
+ * The school's decisions this run carried from the run it started from (the API sends this school's only), by the
+ * day and key that made them: "Carried from your school's changes of 3 September (Principal, Lincoln Elementary):
+ * the pair Ana Diaz – Ben Ng stays refused." Those that cannot hold any more say why.
+ */
+function carriedSection(page) {
+  const items = page.view.carried || [];
+  if (!items.length) return null;
+  const {people} = page;
+  const who = (d, i) => (people.name(d.teacher_ids[i]) ? people.text(d.teacher_ids[i])
+    : d.teacher_names[i] || d.teacher_ids[i]);
+  const pair = (d) => `${who(d, 0)} – ${who(d, 1)}`;
+  const said = (d) => (d.held
+    ? {refused: `the pair ${pair(d)} stays refused`, kept: `the pair ${pair(d)} stays together`,
+      removed: `${who(d, 0)} stays out of the suggestions (removed as having left)`}[d.kind]
+    : {refused: `the refusal of the pair ${pair(d)} does not apply now (${d.reason})`,
+      kept: `the pair ${pair(d)} could not stay together (${d.reason})`,
+      removed: `${who(d, 0)} is in the suggestions again (${d.reason})`}[d.kind]);
+  const groups = new Map();
+  for (const d of items) {
+    const k = `${dayOf(d.made_at)}\u0000${d.made_by}\u0000${d.pairing_id}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(d);
+  }
+  const principal = page.ctx.me.role === 'principal';
+  const yours = principal ? 'your school\'s' : 'the school\'s';
+  const id = newId('carried');
+  return h('section', {class: 'carried', 'aria-labelledby': id},
+    h('h2', {id}, principal ? 'Your earlier changes, carried into this run' : 'Earlier changes, carried into this run'),
+    [...groups.values()].map((ds) => h('p', {}, `Carried from ${yours} changes of `,
+      h('a', {href: route('pairings', ds[0].pairing_id, 'schools', page.key, 'revisions', String(ds[0].revision)),
+        title: 'The school as that change left it, in the earlier run'}, dayOf(ds[0].made_at)),
+      ` (${ds[0].made_by}): ${ds.map(said).join('; ')}.`)));
+}
+
+/** A run by when it was made; to the second where two were made in the same minute. */
+function runLabel(runs, r) {
+  const same = runs.filter((x) => when(x.created_at) === when(r.created_at)).length > 1;
+  return same ? new Date(r.created_at).toLocaleString('en-US', {dateStyle: 'medium', timeStyle: 'medium'})
+    : when(r.created_at);
+}
+
+/** The page of the school at a revision: the plain school address for the newest, else …/revisions/N. */
+function revisionRoute(page, revision, latest) {
+  return revision === latest ? route('pairings', page.runId, 'schools', page.key)
+    : route('pairings', page.runId, 'schools', page.key, 'revisions', String(revision));
 }
 
 /** A teacher added by a re-match, as its request row names them. */
@@ -337,17 +437,23 @@ async function history(page, box) {
       asked.push(['add ', t.teacher_id ? (people.name(t.teacher_id) ? people.el(t.teacher_id)
         : named(addedName(t), t.teacher_id)) : addedName(t) || 'a teacher']);
     }
-    return h('li', {}, h('strong', {}, `Revision ${r.revision}`), ` · ${when(r.created_at)} · key ${r.created_by}: `,
+    // Each revision opens as the school stood then; who asked is the key's label (never its id).
+    const title = r.revision === page.view.revision
+      ? h('strong', {'aria-current': 'page'}, `Revision ${r.revision} (shown)`)
+      : h('a', {href: revisionRoute(page, r.revision, data.revisions.length - 1)},
+        h('strong', {}, `Revision ${r.revision}`));
+    return h('li', {}, title, ` · ${when(r.created_at)} · ${r.created_by_label || 'unknown key'}: `,
       r.revision === 0 ? 'the run\'s suggestion' : ['asked to ', asked.length ? join(asked) : 'suggest again'],
       req.note ? ` (“${req.note}”)` : '', ` → ${r.n_pairs} pairs, value ${num(r.value)}, ${r.n_unmatched} without a pair.`);
   })));
 }
 
 /** ref: the school's key from the address (or its id; ids with '/', '..' or spaces are reached by their key). */
-async function render(ctx, runId, ref, page = null) {
+async function render(ctx, runId, ref, page = null, revision = null) {
   const base = `/v1/pairings/${encodeURIComponent(runId)}`;
+  const at = revision === null ? '' : `?revision=${encodeURIComponent(revision)}`;
   const [run, view] = await Promise.all([ctx.api.get(base),
-    ctx.api.get(`${base}/schools/${encodeURIComponent(ref)}`)]);
+    ctx.api.get(`${base}/schools/${encodeURIComponent(ref)}${at}`)]);
   const {school_id: schoolId, key} = view;
   const dataset = await ctx.api.get(`/v1/datasets/${encodeURIComponent(run.dataset_id)}`);
   const rubric = await rubricFor(ctx.api, dataset.rubric);
@@ -355,6 +461,9 @@ async function render(ctx, runId, ref, page = null) {
   if (ctx.me.role === 'principal' && ctx.me.schools.length > 1) {
     siblings = (await ctx.api.get(`${base}/schools`)).schools;
   }
+  // A principal's runs all hold their schools (the API lists those only): earlier ones open from here.
+  const runs = ctx.me.role !== 'principal' ? []
+    : (await ctx.api.get('/v1/pairings')).pairings.filter((r) => r.status === 'succeeded');
   if (!ctx.alive()) return;
 
   const before = page && page.view ? {
@@ -362,9 +471,12 @@ async function render(ctx, runId, ref, page = null) {
   } : null;
   page = {
     ctx, base, runId, schoolId, key, view, rubric, before, stale: false,
+    // An earlier revision is there to read: changes are asked on the newest.
+    readOnly: view.revision !== view.latest_revision,
     pending: new Map(),
     weak: run.policy.weak_below ?? rubric.weak_below,
     strong: run.policy.strong_at_least ?? rubric.strong_at_least,
+    byArea: (run.policy.areas || 'thresholds') !== 'thresholds',
     teachers: new Map(view.teachers.map((t) => [t.teacher_id, t])),
     people: directory(viewNames(view)),
     labels: new Map(rubric.indicators.map((i) => [i.name, i.label])),
@@ -422,41 +534,57 @@ async function render(ctx, runId, ref, page = null) {
         + `the ${view.aggregate || 'mean'} of 3). `;
   const reportButton = h('button', {type: 'button', onclick: () => download(ctx.api,
     `${base}/schools/${encodeURIComponent(key)}/report.html`, `${key}.html`)}, 'Download the report (HTML)');
+  // The newest revision's handouts (the CLI's handouts/<key>/ folder), whichever revision the page shows.
+  const handoutsButton = view.pairs.length ? actionButton('Download all handouts (zip)', () => download(ctx.api,
+    `${base}/schools/${encodeURIComponent(key)}/handouts.zip`, `handouts-${key}.zip`)) : null;
   const historyBox = h('div', {}, 'Loading…');
-  const details = h('details', {class: 'history-box'}, h('summary', {}, `History of this school (${view.revision + 1} `
-    + `revision${view.revision === 0 ? '' : 's'})`), historyBox);
+  const details = h('details', {class: 'history-box'}, h('summary', {}, `History of this school `
+    + `(${view.latest_revision + 1} revision${view.latest_revision === 0 ? '' : 's'})`), historyBox);
   details.addEventListener('toggle', () => {
     if (details.open) history(page, historyBox).catch((err) => clear(historyBox, errorBox(err)));
   }, {once: true});
 
-  const side = panel(page);
+  const side = page.readOnly ? null : panel(page);
+  if (!side) page.refreshPanel = () => {};
+  const newest = runs[0];  // newest first
   clear(ctx.main,
     h('div', {class: 'page-head'},
       h('h1', {}, `Suggested pairs · ${school}`),
       h('p', {class: 'meta'}, `Revision ${view.revision} · ${view.pairs.length} pair${view.pairs.length === 1 ? '' : 's'}`
-        + ` · ${nTeachers} teachers · total value ${num(view.value)}`),
-      h('p', {class: 'muted'}, `Run of ${when(run.created_at)} on “${dataset.name}”. ${mode} ${rubric.title}: a `
-        + `refinement area is a score below ${num(page.weak)}, a reinforcement area ${num(page.strong)} or above. `
+        + ` · ${nTeachers} teachers · ${view.value_counts || `total value ${num(view.value)}`}`),
+      h('p', {class: 'muted'}, `Run of ${when(run.created_at)} on “${dataset.name}”. ${mode} ${rubric.title}: `
+        + `${view.areas_rule || `a refinement area is a score below ${num(page.weak)}, a reinforcement area `
+        + `${num(page.strong)} or above`}. `
         + `${scores}These are suggestions for you to review; taking part is voluntary.`),
       siblings.length > 1 ? h('nav', {class: 'siblings', 'aria-label': 'Your schools'}, siblings.map((x) =>
         h('a', {href: route('pairings', runId, 'schools', x.key),
           'aria-current': x.school_id === schoolId ? 'page' : null}, named(x.school_name, x.school_id)))) : null,
-      h('div', {class: 'buttons'}, reportButton)),
+      runs.length > 1 ? h('nav', {class: 'siblings runs-nav', 'aria-label': 'Runs'},
+        h('span', {class: 'muted'}, 'Suggestions of'), runs.map((r) => h('a', {href: route('pairings', r.id,
+          'schools', key), 'aria-current': r.id === runId ? 'page' : null}, runLabel(runs, r)))) : null,
+      h('div', {class: 'buttons'}, reportButton, handoutsButton)),
+    page.readOnly ? h('p', {class: 'notice earlier'}, `This is revision ${view.revision}, as the school stood then; `
+      + `the current suggestion is revision ${view.latest_revision}. `,
+    h('a', {href: route('pairings', runId, 'schools', key)}, 'Open the current suggestion')) : null,
+    newest && newest.id !== runId ? h('p', {class: 'notice earlier'}, `This is an earlier run; the newest is of `
+      + `${when(newest.created_at)}. `, h('a', {href: route('pairings', newest.id, 'schools', key)},
+      'Open the newest run')) : null,
+    carriedSection(page),
     staleBox,
-    h('div', {class: 'school-grid'},
+    h('div', {class: ['school-grid', page.readOnly && 'read-only']},
       h('div', {class: 'school-main'},
         changesSection(page),
         h('section', {'aria-labelledby': 'pairs-title'},
           h('h2', {id: 'pairs-title'}, `Suggested pairs (${view.pairs.length})`),
-          legend(page.weak, page.strong),
+          legend(page.weak, page.strong, page.byArea),
           view.pairs.length ? h('div', {class: 'cards'}, view.pairs.map((p) => pairCard(page, p)))
             : h('p', {}, 'No pairs: no two teachers here can support each other on one indicator.')),
         h('section', {'aria-labelledby': 'unmatched-title'},
           h('h2', {id: 'unmatched-title'}, `Teachers without a suggested pair (${view.unmatched.length})`),
           unmatchedList(page, view.unmatched)),
         details,
-        side.bar),
-      side.form));
+        side ? side.bar : null),
+      side ? side.form : null));
   page.refreshPanel();
 }
 
@@ -464,4 +592,9 @@ export const routes = [{
   pattern: /^\/pairings\/([^/]+)\/schools\/([^/]+)$/,
   roles: ['principal', 'state', 'researcher'],
   render: (ctx, runId, schoolId) => render(ctx, runId, schoolId),
+}, {
+  // An earlier revision of the school (the newest is the plain address above).
+  pattern: /^\/pairings\/([^/]+)\/schools\/([^/]+)\/revisions\/(\d+)$/,
+  roles: ['principal', 'state', 'researcher'],
+  render: (ctx, runId, schoolId, revision) => render(ctx, runId, schoolId, null, Number(revision)),
 }];
