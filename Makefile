@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports bench-processes bench-uploads serve key postgres chromium samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports bench-processes bench-uploads bench-areas serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-processes: install-test postgres
 # A hostile upload set through the reader and the API: time and peak memory per file (issue 12).
 bench-uploads: install-test
 	$(BIN)/python benchmarks/uploads.py
+
+# Pairs, two-way pairs, value and time under each policy `areas` (issue 13).
+bench-areas: install-test
+	$(BIN)/python benchmarks/areas.py --write
 
 bench-networks: install-test
 	$(BIN)/python benchmarks/networks.py
