@@ -226,6 +226,7 @@ def test_principals_open_earlier_runs_and_revisions_and_read_who_asked_by_label(
     run2 = run(who, upload(who, rows), previous_pairing_id=run1["id"])
     listed = who.client.get("/v1/pairings", headers=who.headers("lincoln")).json()["pairings"]
     assert {run1["id"], run2["id"]} <= {r["id"] for r in listed}
+    assert {r["created_by"] for r in listed} == {None}  # a principal never sees a key's id
     assert pairs(view(who, run1["id"], "S0001", "lincoln", revision=0)) == pairs(first)
     assert view(who, run1["id"], "S0001", "lincoln")["revision"] == 1
     revs = history(who, run1["id"], "S0001", "lincoln")

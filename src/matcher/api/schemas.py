@@ -117,7 +117,7 @@ class PairingOut(BaseModel):
     summary: dict[str, Any] | None = Field(None, description="the run's summary.json (not shown to principals)")
     error: dict[str, Any] | None = None
     created_at: datetime
-    created_by: str
+    created_by: str | None = Field(None, description="the id of the key that started the run (null for principals)")
     started_at: datetime | None
     finished_at: datetime | None
 

@@ -221,8 +221,8 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str,
         # still take more targets.
         sol = _solve_edges(run, g, a, b, primary, fixed_ix + [e for e in held if e not in fixed_ix])
         chosen = {int(e): held.get(int(e), origin) for e in sol.chosen.tolist()}
-    if len(a) or held:
-        out.method, out.optimal = sol.method if len(a) else None, sol.optimal
+    if len(a):  # (a held pair is one of the pool's edges, so a pool without edges holds none)
+        out.method, out.optimal = sol.method, sol.optimal
     if run.price_stability and held:
         fresh = _solve_edges(run, g, a, b, primary, fixed_ix, tie_breaks=False)
         out.cost_units = int(primary[fresh.chosen].sum()) - int(sum(int(primary[e]) for e in chosen))

@@ -49,7 +49,8 @@ def _out(row: Any, principal: bool) -> PairingOut:
                      "problems": []}
     return PairingOut(id=row.id, dataset_id=row.dataset_id, previous_pairing_id=row.previous_id, status=row.status,
                       progress=row.progress, policy=policy, summary=None if principal else row.summary,
-                      error=error, created_at=row.created_at, created_by=row.created_by,
+                      error=error, created_at=row.created_at,
+                      created_by=None if principal else row.created_by,
                       started_at=row.started_at, finished_at=row.finished_at)
 
 
