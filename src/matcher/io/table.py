@@ -104,6 +104,12 @@ class TeacherTable:
         name = self.school_names.get(school_id, "")
         return f"{name} ({school_id})" if name else school_id
 
+    def teacher_label(self, teacher_id: str, name: str = "") -> str:
+        """How a page names a teacher: the table's label (the name, or the id), else `name` (as a stored pair gives
+        it, for a teacher not in the table), else the id."""
+        i = self.index.get(teacher_id)
+        return str(self.labels[i]) if i is not None else (name or teacher_id)
+
     def with_school_names(self, names: dict[str, str]) -> TeacherTable:
         """The table with school names filled in from `names` (school_id -> name) where the teachers file gave
         none; names the teachers file gave are kept."""

@@ -149,12 +149,11 @@ def _solve_edges(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.
     return solvers.matching(len(g.members), a, b, w, run.policy.solver)
 
 
-def _held(run: _Run, g: Group, arc_ix: dict[tuple[int, int], int], fixed_ix: list[int], a: np.ndarray,
+def _held(run: _Run, pos: dict[int, int], arc_ix: dict[tuple[int, int], int], fixed_ix: list[int], a: np.ndarray,
           b: np.ndarray, candidates: list[tuple[int, int, str]]) -> dict[int, str]:
     """Which earlier pairs stay: each one still allowed (a candidate edge of the pool: both teachers here, every rule
     passes, worth something) whose teachers no must-pair or earlier-held pair has taken, in the candidates' order
     (a principal's kept pairs first). Returns edge index -> origin."""
-    pos = {int(x): i for i, x in enumerate(g.members.tolist())}
     k = run.policy.max_targets_per_partner
     targets: set[int] = set()  # one-way: who has a partner already
     load: dict[int, int] = {}  # one-way: targets per partner
@@ -204,7 +203,7 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str,
         pos = {int(x): i for i, x in enumerate(g.members.tolist())}
         arc_ix = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True))}
         fixed_ix = [arc_ix[(pos[x], pos[y])] for x, y in fixed]
-        held = _held(run, g, arc_ix, fixed_ix, a, b, list(hold)) if hold else {}
+        held = _held(run, pos, arc_ix, fixed_ix, a, b, list(hold)) if hold else {}
     chosen: dict[int, str] = {}
     if held and (not run.one_way or run.policy.max_targets_per_partner == 1):
         # Held pairs leave the pool with their two teachers (with one target per partner, one-way is a matching);

@@ -110,10 +110,6 @@ class Handouts:
         self.strong = build_scoring(table, policy).strong if len(table) else np.zeros((0, 0), dtype=bool)
         self.col = {c: j for j, c in enumerate(table.rubric.indicators)}
 
-    def _name(self, teacher_id: str, given: str) -> str:
-        i = self.t.index.get(teacher_id)
-        return str(self.t.labels[i]) if i is not None else (given or teacher_id)
-
     def _own_areas(self, teacher_id: str, refining: tuple[str, ...]) -> tuple[list[str], bool]:
         """A teacher's own reinforcement areas (True), highest scores first, at most _MOST_OWN_AREAS; a teacher
         with none under the policy: their highest-scored indicators (False), as TEAM gives every teacher an area
@@ -177,7 +173,8 @@ class Handouts:
         """The handout of `pair` as `school_id`'s folder holds it (the two copies of a pair across schools differ
         only in whose scores a scores=True page may show)."""
         t = self.t
-        a, b = self._name(pair.teacher_a, pair.teacher_a_name), self._name(pair.teacher_b, pair.teacher_b_name)
+        a = t.teacher_label(pair.teacher_a, pair.teacher_a_name)
+        b = t.teacher_label(pair.teacher_b, pair.teacher_b_name)
         ea, eb = escape(a), escape(b)
         both = f"{ea} &amp; {eb}"
         across = bool(pair.school_b) and pair.school_b != pair.school_id

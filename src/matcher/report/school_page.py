@@ -37,12 +37,6 @@ def _score(x: float, n: int, aggregate: str) -> str:
     return f"{x:.2f} ({aggregate} of {n} observations)"
 
 
-def _label(t: TeacherTable, teacher_id: str, name: str = "") -> str:
-    """How the page names a teacher: the table's label (the name, or the id), else the stored name, else the id."""
-    i = t.index.get(teacher_id)
-    return str(t.labels[i]) if i is not None else (name or teacher_id)
-
-
 def _areas_table(t: TeacherTable, school_id: str, helper: str, learner: str, names: tuple[str, str],
                  inds: tuple[str, ...]) -> str:
     """The indicators `helper` can support `learner` in, with the scores of this school's teachers: a colleague
@@ -79,7 +73,7 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
     school = escape(t.school_label(school_id))
     cards = []
     for p in pairs:
-        a, b = _label(t, p.teacher_a, p.teacher_a_name), _label(t, p.teacher_b, p.teacher_b_name)
+        a, b = t.teacher_label(p.teacher_a, p.teacher_a_name), t.teacher_label(p.teacher_b, p.teacher_b_name)
         other = (p.school_b if p.school_id == school_id else p.school_id) if p.school_b else ""
         where = f" (with a teacher at {escape(t.school_label(other))})" if other else ""
         cards.append(
@@ -93,7 +87,7 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
             f"<p class=handout><a href=\"{escape(handout_link(school_id, p))}\">Handout for {escape(a)} &amp; "
             f"{escape(b)}</a> (one page to give the two teachers)</p></section>")
     if unmatched:
-        rows = "".join(f"<tr><td>{escape(_label(t, u.teacher_id, u.teacher_name))}</td>"
+        rows = "".join(f"<tr><td>{escape(t.teacher_label(u.teacher_id, u.teacher_name))}</td>"
                        f"<td>{escape(u.reason)}</td></tr>" for u in unmatched)
         left = f"<h2>Teachers without a suggested pair</h2><table><tr><th>teacher</th><th>why</th></tr>{rows}</table>"
     else:

@@ -50,6 +50,11 @@ def _visible(conn: Connection, caller: Caller, pairing_id: str) -> Row:
     return ds
 
 
+def _school(conn: Connection, caller: Caller, pairing_id: str, school_ref: str) -> str:
+    """The school's id, once the caller may see the run's dataset and that school (403 otherwise)."""
+    return check_school(conn, caller, _visible(conn, caller, pairing_id), school_ref)
+
+
 @router.get("/{pairing_id}/overview", response_model=Overview)
 def overview(pairing_id: str, caller: CallerDep, engine: EngineDep) -> Overview:
     """Every school at its newest revision: pairs, teachers in a pair, coverage, value (a principal: its own)."""
@@ -71,8 +76,7 @@ def school_report(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engi
                   = None) -> Response:
     """The school's report for its principal: each pair with both scores, the focus, everyone left out and why."""
     with engine.connect() as conn:
-        ds = _visible(conn, caller, pairing_id)
-        school_id = check_school(conn, caller, ds, school_id)
+        school_id = _school(conn, caller, pairing_id, school_id)
         html = svc.school_report(conn, pairing_id, school_id, revision)
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{svc.report_filename(school_id)}"'})
@@ -110,8 +114,7 @@ def handout(pairing_id: str, school_id: SchoolRef, pair: PairKey, caller: Caller
     """One pair's page for its two teachers: what each brings, the suggested focus, the first steps; printable on
     one page. No score unless scores=true."""
     with engine.connect() as conn:
-        ds = _visible(conn, caller, pairing_id)
-        school_id = check_school(conn, caller, ds, school_id)
+        school_id = _school(conn, caller, pairing_id, school_id)
         html = svc.handout(conn, pairing_id, school_id, pair, scores, revision)
     return _html_file(html, f"{pair}.html")  # a key found among the school's pairs: safe as a file name
 
@@ -121,8 +124,7 @@ def handouts_zip(pairing_id: str, school_id: SchoolRef, caller: CallerDep, engin
                  scores: Scores = False) -> Response:
     """Every pair's handout of the school at its newest revision (principals' re-matches included), in one zip."""
     with engine.connect() as conn:
-        ds = _visible(conn, caller, pairing_id)
-        school_id = check_school(conn, caller, ds, school_id)
+        school_id = _school(conn, caller, pairing_id, school_id)
         data = svc.handouts_zip(conn, pairing_id, school_id, scores)
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{svc.handouts_filename(school_id)}"'})
