@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -31,15 +33,30 @@ def open_engine(url: str | None = None) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record) -> None:  # type: ignore[no-untyped-def]
             cur = conn.cursor()
-            # WAL: readers never block the writer; busy_timeout: writers queue instead of failing at once.
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # busy_timeout: writers queue instead of failing at once. WAL: readers never block the writer.
             cur.execute("PRAGMA busy_timeout=30000")
+            _wal(cur)
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+
+
+def _wal(cur: sqlite3.Cursor, wait: float = 30.0) -> None:
+    """Switch the database to WAL (a setting stored in the file, so only a new database changes). SQLite answers
+    "database is locked" at once, without its busy handler, when several connections switch a new database
+    together (found: six processes migrating one new file, one failed), so this retries for up to `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 # The PostgreSQL advisory lock key that migrations hold ("matcher" in ASCII); advisory locks are per database.
