@@ -204,6 +204,7 @@ def test_matched_pairs_put_one_school_of_each_pair_in_each_arm():
 def test_rerandomized_draw_meets_the_threshold():
     d = design(population={"synthetic": {"schools": 40, "seed": 8}},
                assignment={"method": "rerandomized", "balance_threshold": 0.05},
+               analysis={"ri_draws": 50},  # re-randomization inference's draws meet the threshold too (slow)
                simulation={"replications": 20, "seed": 1})
     result = simulate(d, workers=1)
     assert result.balance["within_threshold"].all()
@@ -228,22 +229,31 @@ def _data(seed: int, n: int = 60, blocks: int = 7) -> Data:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_absorbed_blocks_equal_dummy_columns(seed):
+    """With CR1 the estimators are statsmodels' and linearmodels' dummy-column fits; the complier interval is
+    Anderson-Rubin's: at each end the reduced form of y - c d on assignment is exactly at the critical t."""
     data = _data(seed)
     dummies = (data.blocks[:, None] == np.arange(data.blocks.max() + 1)).astype(float)
-    full = sm.WLS(data.y, np.column_stack([data.z, data.x, dummies]), weights=data.w).fit(
-        cov_type="cluster", cov_kwds={"groups": data.clusters})
-    mine = regression(data, 0.05, covariate=True)
+    exog = np.column_stack([data.z, data.x, dummies])
+    full = sm.WLS(data.y, exog, weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
+    mine = regression(data, 0.05, covariate=True, method="cr1")
     assert mine.estimate == pytest.approx(full.params[0], rel=1e-9)
     assert mine.se == pytest.approx(full.bse[0], rel=1e-9)
     iv = IV2SLS(data.y, np.column_stack([data.x, dummies]), data.d[:, None], data.z[:, None],
                 weights=data.w).fit(cov_type="clustered", clusters=data.clusters, debiased=True)
-    mine_iv = complier_iv(data, 0.05, covariate=True)
+    mine_iv = complier_iv(data, 0.05, covariate=True, method="cr1")
     assert mine_iv.estimate == pytest.approx(float(np.asarray(iv.params)[-1]), rel=1e-9)
     assert mine_iv.se == pytest.approx(float(np.asarray(iv.std_errors)[-1]), rel=1e-9)
     # The interval is estimate +- t(df) * se, df the smaller of clusters - 1 and the residual degrees of freedom.
     assert mine.df == min(len(data.y) - 1, len(data.y) - 2 - (data.blocks.max() + 1)) == 51
     t = stats.t.ppf(0.975, mine.df)
     assert mine.ci_high - mine.estimate == pytest.approx(t * mine.se)
+    for end in (mine_iv.ci_low, mine_iv.ci_high):
+        rf = sm.WLS(data.y - end * data.d, exog, weights=data.w).fit(cov_type="cluster",
+                                                                      cov_kwds={"groups": data.clusters})
+        assert abs(rf.params[0] / rf.bse[0]) == pytest.approx(t, rel=1e-7)
+    assert mine_iv.ci_low < mine_iv.estimate < mine_iv.ci_high
+    rf0 = sm.WLS(data.y, exog, weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
+    assert mine_iv.p_value == pytest.approx(2 * stats.t.sf(abs(rf0.params[0] / rf0.bse[0]), mine.df), rel=1e-9)
 
 
 def test_effect_depends_on_areas_covered():

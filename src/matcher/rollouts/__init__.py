@@ -1,9 +1,14 @@
 """Randomized rollout simulator: assign schools (or teachers) to the pairing program, simulate take-up, the
-pairing engine in treated schools and students' outcomes, estimate the effect, and report bias, RMSE, power,
-coverage and the minimum detectable effect over replications: `simulate(load_design(path))`.
+pairing engine in treated schools and students' outcomes, estimate the effect with inference that holds with few
+schools, and report every diagnosand with its Monte Carlo error over replications: `simulate(load_design(path))`.
+
+The modules: design (settings), population, assignment (draws, matched pairs, balance), replicate (one trial),
+estimators and inference (estimates, CR1/CR2/CR3, pair differences), randomization (randomization inference),
+diagnosands, analytic (textbook formulas), scales (what each effect is on), simulate (every replication and the
+summary), executors (local processes or Dask), outputs (files), command (the CLI).
 
 Exports load lazily, so that `matcher.rollouts.command` (imported when the CLI builds its parser) pulls in
-neither statsmodels nor Dask.
+neither scipy nor Dask.
 """
 
 from __future__ import annotations

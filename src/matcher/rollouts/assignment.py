@@ -54,6 +54,23 @@ def draw_blocked(rng: np.random.Generator, codes: np.ndarray, n_blocks: int, sha
     return treated
 
 
+def draw_blocked_many(rng: np.random.Generator, codes: np.ndarray, n_blocks: int, share: float,
+                      k: int) -> np.ndarray:
+    """k independent draws of draw_blocked at once ((k, units) bool): the same distribution, vectorized."""
+    sizes = np.bincount(codes, minlength=n_blocks)
+    exact = sizes * share
+    base = np.floor(exact).astype(np.int64)
+    treated_n = base[None, :] + (rng.random((k, n_blocks)) < (exact - base)[None, :])
+    # A uniformly random order within each block: sort by block, then by a random key.
+    order = np.argsort(codes[None, :] + rng.random((k, len(codes))), axis=1, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    block_of = codes[order]
+    rank = np.arange(len(codes))[None, :] - starts[block_of]
+    treated = np.empty((k, len(codes)), dtype=bool)
+    np.put_along_axis(treated, order, rank < np.take_along_axis(treated_n, block_of, axis=1), axis=1)
+    return treated
+
+
 def smd(values: np.ndarray, treated: np.ndarray) -> np.ndarray:
     """Standardized mean differences (treated - control over the pooled SD) of each column; NaNs are skipped."""
     values = np.atleast_2d(values.T).T if values.ndim == 1 else values

@@ -88,20 +88,64 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pm(oc: dict[str, Any], key: str, digits: int = 4) -> str:
+    """A diagnosand and its Monte Carlo SE: 0.0412 (0.0011)."""
+    v, se = oc.get(key), oc.get(f"{key}_mc_se")
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}" + (f" ({se:.{digits}f})" if se is not None else "")
+
+
 def _print(summary: dict[str, Any], out: Path) -> None:
     pop = summary["population"]
     print(f"{pop['schools']:,} schools, {pop['teachers']:,} teachers ({pop['target_teachers']:,} with a refinement "
           f"area); {summary['replications_seconds']:.1f} s for the replications "
           f"({summary['seconds_per_replication'] * 1000:.1f} ms each, {summary['workers']} workers, "
           f"{summary['executor']})")
-    print(f"{'estimator':<22}{'estimand':>9}{'truth':>9}{'mean':>9}{'bias':>9}{'rmse':>8}{'power':>8}"
-          f"{'cover':>8}{'mdes':>8}")
+    for line in summary["scales"]["explanation"]:
+        print(line)
+    print("Each diagnosand's Monte Carlo standard error is in brackets (bootstrap over replications); effects in SD "
+          "on the estimand's scale (itt: all students of the assigned schools; cace: compliers' students).")
+    rows = [("estimator", "estimand", "truth", "bias", "rmse", "power", "coverage", "mdes", "mdes on targets",
+             "formula mdes")]
     for name, oc in summary["estimators"].items():
         if not oc.get("replications"):
-            print(f"{name:<22} could not be computed in any replication")
+            rows.append((name, "could not be computed in any replication", "", "", "", "", "", "", "", ""))
             continue
-        print(f"{name:<22}{oc['estimand']:>9}{oc['truth_mean']:>9.4f}{oc['mean_estimate']:>9.4f}{oc['bias']:>9.4f}"
-              f"{oc['rmse']:>8.4f}{oc['power']:>8.3f}{oc['coverage']:>8.3f}{(oc['mdes'] or float('nan')):>8.4f}")
+        target = oc.get("mdes_effect_target")
+        rows.append((name, oc["estimand"], f"{oc['truth_mean']:.4f}", _pm(oc, "bias"), _pm(oc, "rmse"),
+                     _pm(oc, "power", 3), _pm(oc, "coverage", 3), _pm(oc, "mdes"),
+                     "-" if target is None else f"{target:.4f}",
+                     "-" if oc.get("analytic_mdes") is None else f"{oc['analytic_mdes']:.4f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    for name, oc in summary["estimators"].items():
+        if not oc.get("replications"):
+            continue
+        extra = [f"sd {_pm(oc, 'sd_estimate')}", f"mean se {_pm(oc, 'mean_se')}",
+                 f"type S {_pm(oc, 'type_s_rate', 3)}", f"exaggeration {_pm(oc, 'exaggeration_ratio', 2)}"]
+        print(f"{name}: {oc['inference_label']}; " + ", ".join(extra))
+        if "randomization" in oc:
+            ri = oc["randomization"]
+            print(f"  randomization inference: power {_pm(ri, 'power', 3)}, coverage {_pm(ri, 'coverage', 3)}")
+        check = summary.get("size", {}).get("estimators", {}).get(name)
+        if check:
+            print(f"  size without effect: {check['size']:.3f} ({check['size_mc_se']:.3f}) at alpha "
+                  f"{summary['size']['alpha']:g}"
+                  + (f"; randomization inference {check['randomization_size']:.3f}"
+                     if "randomization_size" in check else ""))
+        for flag in oc.get("flags", []):
+            print(f"  WARNING: {flag['message']}")
+    if summary.get("randomization"):
+        print(f"randomization inference re-draws {summary['randomization']}")
+    if "size" in summary:
+        print(f"size checked on {summary['size']['source']}")
+    analytic = summary.get("analytic") or {}
+    if analytic.get("case"):
+        print(f"formula: {analytic['case']}")
+        for reason in analytic["differences"]:
+            print(f"  - {reason}")
     if "power_curve" in summary:
         pc = summary["power_curve"]
         print(f"power {pc['power_target']:g} reached at {pc['vary']}: "

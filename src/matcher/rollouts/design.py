@@ -20,6 +20,8 @@ UNITS = ("school", "teacher")
 METHODS = ("complete", "blocked", "matched_pairs", "rerandomized")
 TEACHERS_DECIDE = ("after_pairing", "before_pairing")
 ESTIMATORS = ("difference_in_means", "regression", "complier_iv")
+# auto: each estimator's own small-sample inference (estimators.py); the others apply to every estimator.
+INFERENCE = ("auto", "cr2", "cr3", "cr1", "randomization")
 VARY = ("effect_target", "schools")
 TEACHER_BALANCE = ("years", "mean_score", "refinement_areas")
 COLUMN_ALIASES = {"district": "district_id", "size band": "size_band", "score quartile": "score_quartile"}
@@ -81,6 +83,10 @@ class AnalysisSpec:
     alpha: float = 0.05
     power: float = 0.8  # for the minimum detectable effect size
     covariate: bool = True  # the regression adjusts for the baseline score
+    inference: str = "auto"  # the p-values and intervals the diagnosands use (INFERENCE)
+    randomization: bool = True  # also randomization-inference p-values and intervals for every estimator
+    ri_draws: int = 1000  # assignments re-drawn per replication; a smaller space is enumerated exactly
+    check_size: bool = False  # also run the design without any effect, for each estimator's size
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,7 @@ SMALL_BLOCKS = ("error", "pool")
 SECTIONS = ("population", "assignment", "takeup", "pairing", "outcome", "analysis", "simulation", "power_curve")
 # The API caps these, since a request's work must stay bounded; the CLI has no cap.
 MAX_REPLICATIONS = 1_000_000
+MAX_RI_DRAWS = 100_000  # per replication: each is one more fit of every estimator
 
 
 def design_from_dict(data: dict[str, Any], source: str = "design", base_dir: Path | None = None,
@@ -305,7 +312,8 @@ def design_from_dict(data: dict[str, Any], source: str = "design", base_dir: Pat
         r.fail("icc_teacher", "icc_school + icc_teacher must be below 1 (students' own share of the variance)",
                outcome.icc_school + outcome.icc_teacher)
 
-    r = _Reader(data.get("analysis"), "analysis", source, problems, ("estimators", "alpha", "power", "covariate"))
+    r = _Reader(data.get("analysis"), "analysis", source, problems,
+                ("estimators", "alpha", "power", "covariate", "inference", "randomization", "ri_draws", "check_size"))
     estimators = r.names("estimators", AnalysisSpec.estimators)
     for name in estimators:
         if name not in ESTIMATORS:
@@ -315,7 +323,13 @@ def design_from_dict(data: dict[str, Any], source: str = "design", base_dir: Pat
     analysis = AnalysisSpec(estimators=tuple(dict.fromkeys(e for e in estimators if e in ESTIMATORS)) or
                             AnalysisSpec.estimators,
                             alpha=r.number("alpha", 0.05, 0, 0.5, True, True),
-                            power=r.number("power", 0.8, 0, 1, True, True), covariate=r.flag("covariate", True))
+                            power=r.number("power", 0.8, 0, 1, True, True), covariate=r.flag("covariate", True),
+                            inference=r.choice("inference", "auto", INFERENCE),
+                            randomization=r.flag("randomization", True),
+                            ri_draws=r.integer("ri_draws", 1000, 19, MAX_RI_DRAWS) or 1000,
+                            check_size=r.flag("check_size", False))
+    if analysis.inference == "randomization" and not r.data.get("randomization", True):
+        r.fail("randomization", "inference = \"randomization\" needs randomization = true", False)
 
     r = _Reader(data.get("simulation"), "simulation", source, problems, ("replications", "seed"))
     replications = r.integer("replications", 1000, 2, max_replications) or 1000

@@ -1,36 +1,30 @@
-"""Effect estimates for one simulated trial, by statsmodels (least squares) and linearmodels (2SLS).
+"""Effect estimates for one simulated trial, with inference that holds with few clusters.
 
 Rows are the analysis units' student-weighted class means: one row per school in a school-level design, one row
-per teacher in a teacher-level design. Standard errors are cluster-robust by school in both.
+per teacher in a teacher-level design; standard errors are cluster-robust by school.
 
-- difference_in_means: WLS of the outcome on treatment alone (intent to treat).
+- difference_in_means: the treated-minus-control difference of student-weighted means (intent to treat). In a
+  matched-pair design it is Imai, King & Nall's pair-weighted difference with its pair-difference variance.
 - regression: WLS of the outcome on treatment, the baseline score and block fixed effects (intent to treat).
-- complier_iv: 2SLS of the outcome on implementation, instrumented by assignment, with the same covariates
-  (the complier average causal effect).
+- complier_iv: the complier average causal effect, reduced form over first stage (the just-identified 2SLS
+  estimate, same covariates), tested and bounded by Anderson-Rubin: the effect c is rejected when the reduced
+  form of y - c d on assignment is, which stays valid whatever the first stage's strength.
 
-Block fixed effects are absorbed by weighted within-block demeaning (Frisch-Waugh-Lovell), which gives the same
-coefficient and cluster-robust covariance as dummy columns, without a column per block (a matched-pair design has
-one block per two schools); the covariance is then scaled for the absorbed degrees of freedom. Tests and intervals
-use Student's t with clusters - 1 degrees of freedom, or the residual degrees of freedom when fewer.
-tests/test_rollouts.py checks both against the dummy-column fits.
+The inference each estimator uses (`analysis.inference`; "auto" picks the small-sample one, see `method_for`):
+CR2 with Bell-McCaffrey degrees of freedom, CR3 (the cluster jackknife), CR1 (the usual cluster-robust errors,
+too small with few clusters: kept to show it), or randomization inference (randomization.py). inference.py holds
+the formulas and tests/test_inference.py checks them against dense textbook computations.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import warnings
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import special, stats
 
-# linearmodels asks for xarray on every fit, and Python does not remember a failed import: without xarray that
-# search of sys.path cost 7 ms of a 38 ms statewide replication. A None entry makes the import fail at once.
-if importlib.util.find_spec("xarray") is None:
-    sys.modules.setdefault("xarray", None)  # type: ignore[arg-type]
+from .inference import cluster_fit, pair_difference
 
 
 class Estimate(NamedTuple):
@@ -52,20 +46,39 @@ class Data(NamedTuple):
     clusters: np.ndarray  # school codes
 
 
-def _demean(columns: np.ndarray, w: np.ndarray, blocks: np.ndarray) -> np.ndarray:
-    """Each column minus its weighted mean within the unit's block."""
-    n_b = int(blocks.max()) + 1
-    total = np.bincount(blocks, w, minlength=n_b)
-    out = np.empty_like(columns)
-    for j in range(columns.shape[1]):
-        out[:, j] = columns[:, j] - (np.bincount(blocks, w * columns[:, j], minlength=n_b) / total)[blocks]
-    return out
+# What the summary says each inference is (the estimator's own words come first).
+LABELS = {
+    "pair_difference": "pair-difference variance (Imai, King & Nall 2009), t with pairs - 1 degrees of freedom",
+    "cr2": "CR2 cluster-robust standard error (Bell & McCaffrey), t with Bell-McCaffrey degrees of freedom",
+    "cr3": "CR3 cluster-jackknife standard error, t with schools - 1 degrees of freedom",
+    "cr1": "CR1 cluster-robust standard error (the usual one; too small with few schools), t with schools - 1 "
+           "degrees of freedom",
+    "randomization": "randomization inference: p-value and interval from re-drawing the assignment as the "
+                     "design does",
+}
 
 
-def _df(data: Data, clusters: int, parameters: int) -> float:
-    """Degrees of freedom for the t tests: clusters - 1, but never more than the residual degrees of freedom,
-    which are fewer when blocks are many and schools few (7 matched pairs of schools leave 14 - 7 - 2 = 5)."""
-    return float(max(min(clusters - 1, len(data.y) - parameters), 1))
+def method_for(estimator: str, inference: str, paired: bool, randomization: bool, enumerated: bool) -> str:
+    """The inference an estimator uses. "auto" picks what holds its size on small trials: randomization inference
+    whenever the whole assignment space is enumerated (the exact test; the 14-school pilot's 128 assignments) and
+    for the difference in means of matched pairs (its pair-difference t test is conservative when pairs differ in
+    size); CR2 otherwise. Without randomization inference, the matched-pair difference in means uses its
+    pair-difference variance whatever is asked (cluster-robust errors of a pair estimate are not defined here).
+    tests/test_rollout_size.py checks the defaults' size and coverage on the pilot and a 20-school design."""
+    if inference == "auto":
+        if randomization and (enumerated or (estimator == "difference_in_means" and paired)):
+            return "randomization"
+        inference = "cr2"
+    if estimator == "difference_in_means" and paired and inference != "randomization":
+        return "pair_difference"
+    return inference
+
+
+def label(estimator: str, method: str) -> str:
+    text = LABELS[method]
+    if estimator == "complier_iv" and method != "randomization":
+        return f"Anderson-Rubin test and interval, reduced form with {text}"
+    return text
 
 
 @lru_cache(maxsize=256)
@@ -73,55 +86,85 @@ def _critical(df: float, alpha: float) -> float:
     return float(stats.t.ppf(1 - alpha / 2, df))
 
 
+def _p(t: float, df: float) -> float:
+    return float(2 * special.stdtr(df, -abs(t)))  # Student's t CDF, as scipy.stats.t.sf without its overhead
+
+
 def _finish(beta: float, se: float, df: float, alpha: float) -> Estimate:
-    if not np.isfinite(se) or se <= 0:
+    if not np.isfinite(se) or se <= 0 or not np.isfinite(df):
         return Estimate(beta, float("nan"), df, float("nan"), float("nan"), float("nan"))
     t = _critical(df, alpha)
-    p = 2 * special.stdtr(df, -abs(beta / se))  # Student's t CDF, as scipy.stats.t.sf but without its overhead
-    return Estimate(beta, se, df, float(p), beta - t * se, beta + t * se)
+    return Estimate(beta, se, df, _p(beta / se, df), beta - t * se, beta + t * se)
 
 
-def _absorbed_scale(n: int, k: int, absorbed: int) -> float:
-    """statsmodels' cluster covariance uses (n - 1) / (n - k); with `absorbed` fixed effects k is larger."""
-    return (n - k) / max(n - k - absorbed, 1)
+def _fit_method(method: str) -> str:
+    """The standard error behind a method (randomization inference still reports CR2's)."""
+    return "cr2" if method in ("randomization", "pair_difference") else method
 
 
-def difference_in_means(data: Data, alpha: float) -> Estimate:
-    exog = np.column_stack([np.ones(len(data.y)), data.z])
-    fit = sm.WLS(data.y, exog, weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
-    return _finish(float(fit.params[1]), float(fit.bse[1]), _df(data, len(np.unique(data.clusters)), 2), alpha)
+def difference_in_means(data: Data, alpha: float, method: str, paired: bool) -> Estimate:
+    if paired:  # randomization inference replaces the p-value and interval afterwards
+        est, se, df = pair_difference(data.y, data.z, data.w, data.blocks)
+        return _finish(est, se, df, alpha)
+    fit = cluster_fit(data.y[:, None], data.z[:, None], data.w, np.zeros(len(data.y), dtype=np.int64),
+                      data.clusters, _fit_method(method))
+    return _finish(float(fit.beta[0]), float(np.sqrt(fit.cov[0, 0])), fit.df, alpha)
 
 
-def regression(data: Data, alpha: float, covariate: bool) -> Estimate:
-    cols = np.column_stack([data.y, data.z, data.x] if covariate else [data.y, data.z])
-    dm = _demean(cols, data.w, data.blocks)
-    fit = sm.WLS(dm[:, 0], dm[:, 1:], weights=data.w).fit(cov_type="cluster", cov_kwds={"groups": data.clusters})
-    n_blocks = int(data.blocks.max()) + 1
-    k = dm.shape[1] - 1
-    scale = _absorbed_scale(len(data.y), k, n_blocks)
-    df = _df(data, len(np.unique(data.clusters)), k + n_blocks)
-    return _finish(float(fit.params[0]), float(fit.bse[0]) * np.sqrt(scale), df, alpha)
+def _regressors(data: Data, covariate: bool) -> np.ndarray:
+    return np.column_stack([data.z, data.x] if covariate else [data.z])
 
 
-def complier_iv(data: Data, alpha: float, covariate: bool) -> Estimate:
-    from linearmodels.iv import IV2SLS
+def regression(data: Data, alpha: float, covariate: bool, method: str) -> Estimate:
+    fit = cluster_fit(data.y[:, None], _regressors(data, covariate), data.w, data.blocks, data.clusters,
+                      _fit_method(method))
+    return _finish(float(fit.beta[0]), float(np.sqrt(fit.cov[0, 0])), fit.df, alpha)
 
-    cols = np.column_stack([data.y, data.d, data.z, data.x] if covariate else [data.y, data.d, data.z])
-    dm = _demean(cols, data.w, data.blocks)
-    if not np.any(dm[:, 1]) or not np.any(dm[:, 2]):
-        return _finish(float("nan"), float("nan"), 1.0, alpha)
-    n_clusters = len(np.unique(data.clusters))
-    # One row per cluster (school-level designs): linearmodels' clustered covariance is then exactly its
-    # heteroskedasticity-robust one, which it computes without a loop over clusters.
-    cov = {"cov_type": "robust"} if n_clusters == len(data.y) else {"cov_type": "clustered",
-                                                                      "clusters": data.clusters}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = IV2SLS(dm[:, 0], dm[:, 3:] if covariate else None, dm[:, 1:2], dm[:, 2:3], weights=data.w).fit(
-            debiased=True, **cov)
-    n_blocks = int(data.blocks.max()) + 1
-    k = dm.shape[1] - 2
-    scale = _absorbed_scale(len(data.y), k, n_blocks)
-    beta = float(np.asarray(fit.params)[-1])
-    se = float(np.asarray(fit.std_errors)[-1]) * np.sqrt(scale)
-    return _finish(beta, se, _df(data, n_clusters, k + n_blocks), alpha)
+
+def complier_iv(data: Data, alpha: float, covariate: bool, method: str) -> Estimate:
+    """Reduced form (y on z) over first stage (d on z), jointly fitted; the standard error is the delta method's
+    (2SLS's sandwich), the p-value and interval Anderson-Rubin's: {c : |rf(y - c d)| <= t se(rf(y - c d))}."""
+    fit = cluster_fit(np.column_stack([data.y, data.d]), _regressors(data, covariate), data.w, data.blocks,
+                      data.clusters, _fit_method(method))
+    (ry, rd), v, df = fit.beta, fit.cov, fit.df
+    if not np.isfinite(df) or rd == 0 or not np.all(np.isfinite(v)):
+        return Estimate(float("nan"), float("nan"), df, float("nan"), float("nan"), float("nan"))
+    beta = float(ry / rd)
+    var = v[0, 0] - 2 * beta * v[0, 1] + beta**2 * v[1, 1]
+    se = float(np.sqrt(var) / abs(rd)) if var > 0 else float("nan")
+    p = _p(ry / np.sqrt(v[0, 0]), df) if v[0, 0] > 0 else float("nan")
+    low, high = anderson_rubin(float(ry), float(rd), v, _critical(df, alpha))
+    return Estimate(beta, se, df, p, low, high)
+
+
+def anderson_rubin(ry: float, rd: float, v: np.ndarray, t: float) -> tuple[float, float]:
+    """The hull of {c : (ry - c rd)^2 <= t^2 (v00 - 2 c v01 + c^2 v11)}: a bounded interval when the first stage
+    is significant, otherwise unbounded (-inf, inf), as Anderson-Rubin sets are under weak instruments."""
+    a = rd**2 - t**2 * v[1, 1]
+    b = -2 * (ry * rd - t**2 * v[0, 1])
+    c = ry**2 - t**2 * v[0, 0]
+    disc = b * b - 4 * a * c
+    if a <= 0 or disc < 0:  # the set is the whole line, or the complement of an interval: unbounded either way
+        return float("-inf"), float("inf")
+    root = np.sqrt(disc)
+    return float((-b - root) / (2 * a)), float((-b + root) / (2 * a))
+
+
+class RIColumns(NamedTuple):
+    """What randomization inference re-estimates for an estimator: the coefficient of each re-drawn assignment on
+    two columns (a: the outcome; b: the observed assignment, or for the complier effect the take-up), with the
+    estimator's own adjustment (pairs, or blocks and covariate)."""
+
+    Y: np.ndarray  # (N, 2)
+    blocks: np.ndarray
+    x: np.ndarray | None
+    pairs: bool
+
+
+def ri_columns(estimator: str, data: Data, covariate: bool, paired: bool) -> RIColumns:
+    if estimator == "difference_in_means":
+        if paired:
+            return RIColumns(np.column_stack([data.y, data.z]), data.blocks, None, True)
+        return RIColumns(np.column_stack([data.y, data.z]), np.zeros(len(data.y), dtype=np.int64), None, False)
+    second = data.z if estimator == "regression" else data.d
+    return RIColumns(np.column_stack([data.y, second]), data.blocks, data.x if covariate else None, False)

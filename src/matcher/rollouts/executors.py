@@ -34,10 +34,21 @@ def chunks(counts: Sequence[int], workers: int, most: int = 25) -> list[Chunk]:
     return out
 
 
+def one_thread_chunk(prep: Prepared, start: int, stop: int) -> list[tuple]:
+    """run_chunk with one BLAS thread: every worker process is one core's work (with OpenBLAS's default of a
+    thread per core, 2 workers on 2 cores ran no faster than 1: randomization inference's matrix products fought
+    over the cores), and every executor sums in the same order, so the numbers are the same to the last bit for any
+    worker count (a 2-thread BLAS in a 1-worker run changed the last digits)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return run_chunk(prep, start, stop)
+
+
 def run_local(preps: Sequence[Prepared], work: list[Chunk], workers: int,
               progress: Progress | None = None) -> list[list[tuple]]:
     """Forked processes inherit the prepared populations: only chunk numbers and rows cross process lines."""
-    return fork_map(lambda c: run_chunk(preps[c.point], c.start, c.stop), work, workers, progress=progress)
+    return fork_map(lambda c: one_thread_chunk(preps[c.point], c.start, c.stop), work, workers, progress=progress)
 
 
 class DaskCluster(AbstractContextManager):
@@ -67,7 +78,8 @@ class DaskCluster(AbstractContextManager):
         from distributed import as_completed
 
         shared = [self.client.scatter(p, broadcast=True) for p in preps]
-        futures = [self.client.submit(run_chunk, shared[c.point], c.start, c.stop, pure=False) for c in work]
+        futures = [self.client.submit(one_thread_chunk, shared[c.point], c.start, c.stop, pure=False)
+                   for c in work]
         position = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(work)
         for done, future in enumerate(as_completed(futures, loop=self.client.loop), start=1):

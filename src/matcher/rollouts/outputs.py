@@ -14,7 +14,7 @@ import pandas as pd
 from ..io.atomic import staged_directory
 from ..io.csv_out import formula_safe
 
-if TYPE_CHECKING:  # the simulation's modules load statsmodels; the API server imports FILES from here without them
+if TYPE_CHECKING:  # the simulation's modules load scipy; the API server imports FILES from here without them
     from .simulate import RolloutResult
 
 FILES = ("assignment.csv", "balance.csv", "replications.csv", "summary.json", "power_curve.csv", "power_curve.png")
@@ -63,7 +63,7 @@ def power_curve_png(result: RolloutResult) -> bytes:
                label=f"alpha {result.design.analysis.alpha:g}")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("effect on target teachers' students (SD)" if vary == "effect_target" else "schools in the trial")
-    ax.set_ylabel("power (share of replications with p < alpha)")
+    ax.set_ylabel("power (share of replications with p <= alpha)")
     reps = int(result.power_curve["replications"].max())
     ax.set_title(f"Power curve, {reps:,} replications per point")
     ax.grid(True, alpha=0.3)

@@ -23,12 +23,15 @@ from ..errors import InputError, MatcherError, Problem
 from ..pairing.engine import pair_teachers
 from .assignment import Blocks, block_codes, draw_blocked, matched_pairs, smd
 from .design import Design
-from .estimators import Data, complier_iv, difference_in_means, regression
+from .estimators import Data, Estimate, complier_iv, difference_in_means, method_for, regression, ri_columns
 from .population import PairArrays, Population, pair_arrays
+from .randomization import Space, coefficients, draw_space, enumerate_space, invert, pair_coefficients, space_size
 
-# One row per replication and estimator.
+# One row per replication and estimator. p_value, ci_low and ci_high are the estimator's inference (the summary
+# names it); ri_* are randomization inference's (empty when analysis.randomization is false).
 COLUMNS = ("replication", "estimator", "estimand", "truth", "estimate", "se", "df", "p_value", "ci_low", "ci_high",
-           "treated_units", "draws", "max_abs_smd", "targets_in_treated_arm", "targets_paired")
+           "ri_p_value", "ri_ci_low", "ri_ci_high", "treated_units", "draws", "max_abs_smd",
+           "targets_in_treated_arm", "targets_paired", "paired_target_share")
 
 
 class RerandomizationError(MatcherError):
@@ -44,10 +47,39 @@ class Prepared:
     blocks: Blocks  # over the assignment units
     balance: np.ndarray  # units x balance covariates
     balance_names: tuple[str, ...]
+    ri_space: Space | None = None  # the whole assignment space, when small enough to enumerate
 
     @property
     def teacher_level(self) -> bool:
         return self.design.assignment.unit == "teacher"
+
+    @property
+    def paired(self) -> bool:
+        """A matched-pair design of schools: the difference in means is the pair-difference estimator."""
+        return self.design.assignment.method == "matched_pairs" and not self.teacher_level
+
+    def method(self, estimator: str) -> str:
+        a = self.design.analysis
+        return method_for(estimator, a.inference, self.paired, a.randomization, self.ri_space is not None)
+
+    def level(self, estimator: str) -> float:
+        """The test's exact level at alpha: alpha, except for randomization inference over an enumerated space,
+        whose p-values move in steps of 1/K: at most floor(alpha K) / K (6/128 for 7 matched pairs at 5%)."""
+        alpha = self.design.analysis.alpha
+        if self.method(estimator) != "randomization" or self.ri_space is None:
+            return alpha
+        k = len(self.ri_space.weights)
+        return float(np.floor(alpha * k + 1e-9) / k)
+
+    @property
+    def ri_enumerated(self) -> str | None:
+        """How randomization inference re-draws: None when off, else a phrase for the summary."""
+        a = self.design.analysis
+        if not a.randomization:
+            return None
+        if self.ri_space is not None:
+            return f"every one of the {len(self.ri_space.weights):,} possible assignments (exact)"
+        return f"{a.ri_draws:,} Monte Carlo re-draws of the assignment per replication"
 
 
 def prepare(design: Design, pop: Population, source: str | None = None, match: bool = True) -> Prepared:
@@ -83,7 +115,16 @@ def prepare(design: Design, pop: Population, source: str | None = None, match: b
         raise InputError([Problem(source, "a trial needs at least 2 schools", column="population",
                                   value=str(pop.n_schools))])
     balance = units[list(a.balance_on)].to_numpy(dtype=float) if a.balance_on else np.zeros((len(units), 0))
-    return Prepared(design, pop, blocks, balance, tuple(a.balance_on))
+    space = None
+    if design.analysis.randomization and match and \
+            space_size(blocks.codes, blocks.count, a.treated_share) <= design.analysis.ri_draws:
+        rerandomized = a.method == "rerandomized"
+        try:
+            space = enumerate_space(blocks.codes, blocks.count, a.treated_share,
+                                    balance if rerandomized else None, a.balance_threshold if rerandomized else None)
+        except ValueError:  # no acceptable assignment: the first draw reports the re-randomization error
+            space = None
+    return Prepared(design, pop, blocks, balance, tuple(a.balance_on), space)
 
 
 def _small_blocks(blocks: Blocks, rule: str, n_schools: int, source: str, columns: str) -> Blocks:
@@ -107,7 +148,38 @@ def _small_blocks(blocks: Blocks, rule: str, n_schools: int, source: str, column
 
 
 def _streams(design: Design, r: int) -> list[np.random.Generator]:
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(design.seed, spawn_key=(r,)).spawn(3)]
+    """Assignment, take-up, outcomes, randomization inference's re-draws (a fourth child: the first three are
+    as they were before it existed)."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(design.seed, spawn_key=(r,)).spawn(4)]
+
+
+def redraws(prep: Prepared, rng: np.random.Generator) -> Space:
+    """The assignments randomization inference compares the observed one with: the whole space when it was
+    enumerated, else analysis.ri_draws draws by the design's own procedure (randomization.draw_space)."""
+    if prep.ri_space is not None:
+        return prep.ri_space
+    a = prep.design.assignment
+    rerandomized = a.method == "rerandomized"
+    try:
+        return draw_space(rng, prep.blocks.codes, prep.blocks.count, a.treated_share, prep.design.analysis.ri_draws,
+                          prep.balance if rerandomized else None, a.balance_threshold if rerandomized else None,
+                          a.max_draws)
+    except ValueError as exc:
+        raise RerandomizationError(str(exc)) from None
+
+
+def randomization_test(prep: Prepared, estimator: str, data: Data, space: Space) -> tuple[float, float, float]:
+    """(p-value, interval low, interval high) by randomization inference (randomization.invert)."""
+    cols = ri_columns(estimator, data, prep.design.analysis.covariate, prep.paired)
+    if cols.pairs:
+        a = pair_coefficients(cols.Y, space.Z, data.w, cols.blocks)
+        obs = pair_coefficients(cols.Y, data.z[None, :] > 0, data.w, cols.blocks)[0]
+    else:
+        a = coefficients(cols.Y, space.Z, data.w, cols.blocks, cols.x)
+        obs = coefficients(cols.Y, data.z[None, :] > 0, data.w, cols.blocks, cols.x)[0]
+    ri = invert(a[:, 0], a[:, 1], float(obs[0]), float(obs[1]), space.weights, space.exact,
+                prep.design.analysis.alpha)
+    return ri.p_value, ri.ci_low, ri.ci_high
 
 
 def assign(prep: Prepared, rng: np.random.Generator) -> tuple[np.ndarray, int, float]:
@@ -188,7 +260,7 @@ def replicate(prep: Prepared, r: int) -> list[tuple]:
     d = prep.design
     pop = prep.pop
     ts = pop.teacher_school
-    rng_assign, rng_take, rng_out = _streams(d, r)
+    rng_assign, rng_take, rng_out, rng_ri = _streams(d, r)
     z_unit, draws, worst = assign(prep, rng_assign)
     implements = rng_take.random(pop.n_schools) < d.takeup.principals
     opted = rng_take.random(len(ts)) < d.takeup.teachers
@@ -227,18 +299,31 @@ def replicate(prep: Prepared, r: int) -> list[tuple]:
     itt = float(np.average(unit_tau[treated], weights=data.w[treated])) if treated.any() else float("nan")
     cace = float(np.average(unit_tau[compliers], weights=data.w[compliers])) if compliers.any() else float("nan")
     targets = pop.targets & z_teacher
-    common = (int(treated.sum()), draws, worst, int(targets.sum()), int((targets & (received > 0)).sum()))
+    paired_targets = int((targets & (received > 0)).sum())
+    common = (int(treated.sum()), draws, worst, int(targets.sum()), paired_targets,
+              paired_targets / max(int(z_teacher.sum()), 1))
+    space = redraws(prep, rng_ri) if d.analysis.randomization else None
     rows = []
-    alpha, cov = d.analysis.alpha, d.analysis.covariate
     for name in d.estimators:
-        if name == "difference_in_means":
-            est, estimand, truth = difference_in_means(data, alpha), "itt", itt
-        elif name == "regression":
-            est, estimand, truth = regression(data, alpha, cov), "itt", itt
-        else:
-            est, estimand, truth = complier_iv(data, alpha, cov), "cace", cace
-        rows.append((r, name, estimand, truth, *est, *common))
+        est = estimate(prep, name, data)
+        estimand, truth = ("cace", cace) if name == "complier_iv" else ("itt", itt)
+        ri = (float("nan"),) * 3
+        if space is not None and np.isfinite(est.estimate):
+            ri = randomization_test(prep, name, data, space)
+            if prep.method(name) == "randomization":
+                est = est._replace(p_value=ri[0], ci_low=ri[1], ci_high=ri[2])
+        rows.append((r, name, estimand, truth, *est, *ri, *common))
     return rows
+
+
+def estimate(prep: Prepared, name: str, data: Data) -> Estimate:
+    a = prep.design.analysis
+    method = prep.method(name)
+    if name == "difference_in_means":
+        return difference_in_means(data, a.alpha, method, prep.paired)
+    if name == "regression":
+        return regression(data, a.alpha, a.covariate, method)
+    return complier_iv(data, a.alpha, a.covariate, method)
 
 
 def run_chunk(prep: Prepared, start: int, stop: int) -> list[tuple]:
@@ -254,7 +339,7 @@ def first_draw(prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     from .assignment import balance_table
 
     d = prep.design
-    rng_assign, rng_take, _ = _streams(d, 0)
+    rng_assign, rng_take, _, _ = _streams(d, 0)
     z, draws, _ = assign(prep, rng_assign)
     implements = rng_take.random(prep.pop.n_schools) < d.takeup.principals
     pop = prep.pop

@@ -1,5 +1,7 @@
-"""`simulate(design)`: every replication of the design (and of each power-curve point), then the operating
-characteristics of each estimator: bias, RMSE, power, coverage, the minimum detectable effect size."""
+"""`simulate(design)`: every replication of the design (and of each power-curve point, and of the design without
+any effect when its size is checked), then each estimator's diagnosands with their Monte Carlo errors
+(diagnosands.py), flags where size or coverage misses the nominal level, the textbook formula's MDES and power
+beside the simulated ones (analytic.py), and the scale of every effect."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import InputError, Problem
 from .design import Design, OutcomeSpec, design_to_dict
+from .diagnosands import diagnose, flags
+from .estimators import label
 from .executors import EXECUTORS, DaskCluster, Progress, chunks, run_local
 from .population import Population, load_population, with_pairs
 from .replicate import COLUMNS, Prepared, RerandomizationError, first_draw, prepare
+from .scales import analytic_summary, scales_summary
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +51,7 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
         _prepare_all(design, pop, check_only=True)  # every column and block problem, before the pairing
         pop = with_pairs(design, pop, workers)
         timings["population_seconds"] = time.perf_counter() - t
-        preps, counts, labels = _prepare_all(design, pop)
+        preps, counts, labels, null_at = _prepare_all(design, pop)
         try:
             assignment, balance = first_draw(preps[0])
         except RerandomizationError as exc:
@@ -68,13 +72,23 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
         by_point[c.point].extend(rows)
     frames = [pd.DataFrame(rows, columns=list(COLUMNS)) for rows in by_point]
     main = frames[0]
+    estimators = operating_characteristics(main, design, preps[0])
+    size = None
+    if null_at is not None:
+        size = size_check(frames[null_at], design, preps[0], null_at, labels)
+        for name, check in size["estimators"].items():
+            estimators[name]["flags"] = check["flags"] + estimators[name].get("flags", [])
     summary = {
         "design": design_to_dict(design),
         "population": _population_summary(pop),
         "first_draw": {"draws": int(balance.attrs.get("draws", 1)),
                        "treated_units": int((assignment["arm"] == "treatment").sum()),
                        "units": len(assignment)},
-        "estimators": operating_characteristics(main, design),
+        "estimators": estimators,
+        "randomization": preps[0].ri_enumerated,
+        "scales": scales_summary(design, main, estimators),
+        "analytic": analytic_summary(design, pop, preps[0], estimators),
+        **({"size": size} if size is not None else {}),
         "executor": executor, "workers": workers,
         **{k: round(v, 3) for k, v in timings.items()},
         "seconds_per_replication": round(timings["replications_seconds"] / max(sum(counts), 1), 5),
@@ -83,22 +97,47 @@ def simulate(design: Design, *, executor: str = "local", workers: int = 1, sched
     curve = None
     curve_rows = None
     if design.power_curve is not None:
-        curve, curve_rows = _curve(design, frames[1:], labels)
+        n_curve = len(design.power_curve.values)
+        curve, curve_rows = _curve(design, frames[1:1 + n_curve], labels[:n_curve], preps[1:1 + n_curve])
         summary["power_curve"] = _curve_summary(design, curve)
     return RolloutResult(design, assignment, balance, main, summary, curve, curve_rows)
 
 
+def _no_effect(outcome: OutcomeSpec) -> OutcomeSpec:
+    return replace(outcome, effect_target=0.0, effect_partner=0.0, spillover=0.0, effect_by_areas=())
+
+
+def _null(outcome: OutcomeSpec) -> bool:
+    return outcome == _no_effect(outcome)
+
+
 def _prepare_all(design: Design, pop: Population, check_only: bool = False
-                 ) -> tuple[list[Prepared], list[int], list[float]]:
-    """The design's Prepared, then one per power-curve point; all checked before any replication runs
-    (check_only: the checks alone, without forming matched pairs)."""
+                 ) -> tuple[list[Prepared], list[int], list[float], int | None]:
+    """The design's Prepared, then one per power-curve point, then the design without any effect when its size
+    is checked and no other run has none; all checked before any replication runs (check_only: the checks alone,
+    without forming matched pairs). The last item is the index of the run without effect (None: none)."""
     match = not check_only
     preps = [prepare(design, pop, match=match)]
     counts = [design.replications]
     labels: list[float] = []
     curve = design.power_curve
-    if curve is None:
-        return preps, counts, labels
+    null_at: int | None = 0 if _null(design.outcome) else None
+    if curve is not None:
+        _curve_points(design, pop, match, preps, counts, labels)
+        if null_at is None and curve.vary == "effect_target":
+            zero = [k for k, v in enumerate(curve.values) if v == 0 and _null(_with_effect(design.outcome, 0.0))]
+            null_at = 1 + zero[0] if zero else None
+    if null_at is None and design.analysis.check_size:
+        preps.append(prepare(design.replace(outcome=_no_effect(design.outcome)), pop, match=match))
+        counts.append(design.replications)
+        null_at = len(preps) - 1
+    return preps, counts, labels, null_at
+
+
+def _curve_points(design: Design, pop: Population, match: bool, preps: list[Prepared], counts: list[int],
+                  labels: list[float]) -> None:
+    curve = design.power_curve
+    assert curve is not None
     for k, value in enumerate(curve.values):
         if curve.vary == "effect_target":
             point = design.replace(outcome=_with_effect(design.outcome, value))
@@ -113,7 +152,6 @@ def _prepare_all(design: Design, pop: Population, check_only: bool = False
             preps.append(prepare(design, pop.subset(rows), f"{design.source} (power curve, {n} schools)", match))
         counts.append(curve.replications)
         labels.append(value)
-    return preps, counts, labels
 
 
 def _with_effect(outcome: OutcomeSpec, value: float) -> OutcomeSpec:
@@ -132,58 +170,93 @@ def _population_summary(pop: Population) -> dict[str, Any]:
     return out
 
 
-def multiplier(alpha: float, power: float, df: float) -> float:
-    """Bloom's MDES multiplier: t(1 - alpha/2) + t(power), two-sided, with df degrees of freedom."""
-    return float(stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df))
+def _finite(g: pd.DataFrame) -> pd.DataFrame:
+    """The replications where the estimator could be computed."""
+    return g[np.isfinite(g["estimate"]) & np.isfinite(g["se"]) & np.isfinite(g["truth"])]
 
 
-def operating_characteristics(rows: pd.DataFrame, design: Design) -> dict[str, dict[str, Any]]:
-    """Per estimator, over its replications (those where it could be computed)."""
+def operating_characteristics(rows: pd.DataFrame, design: Design, prep: Prepared) -> dict[str, dict[str, Any]]:
+    """Per estimator, over its replications (those where it could be computed): the inference it used, every
+    diagnosand with its Monte Carlo SE, randomization inference's power and coverage, and coverage flags."""
     out: dict[str, dict[str, Any]] = {}
-    alpha = design.analysis.alpha
-    for name in design.estimators:
+    a = design.analysis
+    for k, name in enumerate(design.estimators):
         g = rows[rows["estimator"] == name]
-        ok = g[np.isfinite(g["estimate"]) & np.isfinite(g["se"]) & np.isfinite(g["truth"])]
+        ok = _finite(g)
         n = len(ok)
-        if n == 0:
-            out[name] = {"replications": 0, "failed": len(g)}
+        if n < 2:
+            out[name] = {"replications": n, "failed": int(len(g) - n)}
             continue
-        err = ok["estimate"] - ok["truth"]
-        reject = ok["p_value"] < alpha
-        covered = (ok["ci_low"] <= ok["truth"]) & (ok["truth"] <= ok["ci_high"])
-        sd = float(ok["estimate"].std(ddof=1)) if n > 1 else float("nan")
-        df = float(ok["df"].median())
-        power = float(reject.mean())
-        out[name] = {
+        method = prep.method(name)
+        diag = _diagnose(ok, a.alpha, a.power, float(ok["df"].median()), design.seed + k)
+        oc: dict[str, Any] = {
             "estimand": str(ok["estimand"].iloc[0]),
+            "inference": method, "inference_label": label(name, method),
             "replications": n, "failed": int(len(g) - n),
             "truth_mean": float(ok["truth"].mean()),
-            "mean_estimate": float(ok["estimate"].mean()), "sd_estimate": sd,
-            "bias": float(err.mean()), "bias_mc_se": float(err.std(ddof=1) / np.sqrt(n)) if n > 1 else None,
-            "rmse": float(np.sqrt((err ** 2).mean())),
-            "power": power, "power_mc_se": float(np.sqrt(power * (1 - power) / n)),
-            "coverage": float(covered.mean()),
-            "mean_se": float(ok["se"].mean()),
-            "df": df,
-            "mdes": multiplier(alpha, design.analysis.power, df) * sd if n > 1 else None,
+            "mean_estimate": float(ok["estimate"].mean()),
+            **diag,
+            "df": float(ok["df"].median()),
             "mean_treated_units": float(ok["treated_units"].mean()),
             "mean_targets_in_treated_arm": float(ok["targets_in_treated_arm"].mean()),
             "mean_targets_paired": float(ok["targets_paired"].mean()),
             "targets_paired_share": float(ok["targets_paired"].sum() / max(ok["targets_in_treated_arm"].sum(), 1)),
         }
+        if a.randomization:
+            ri = ok.assign(p_value=ok["ri_p_value"], ci_low=ok["ri_ci_low"], ci_high=ok["ri_ci_high"])
+            rd = _diagnose(ri, a.alpha, a.power, oc["df"], design.seed + k)
+            oc["randomization"] = {key: rd[key] for key in ("power", "power_mc_se", "coverage", "coverage_mc_se")}
+            oc["randomization"]["infinite_intervals"] = int((~np.isfinite(ok["ri_ci_high"] - ok["ri_ci_low"])).sum())
+        oc["level"] = prep.level(name)
+        oc["flags"] = [] if _null(design.outcome) else flags(diag, alpha=oc["level"], null=False, replications=n)
+        out[name] = oc
     return out
 
 
-def _curve(design: Design, frames: list[pd.DataFrame], labels: list[float]
+def _diagnose(ok: pd.DataFrame, alpha: float, power: float, df: float, seed: int) -> dict[str, Any]:
+    """diagnose() on a frame of replications (its own count of replications left out: the caller has it)."""
+    cols = [ok[c].to_numpy(float) for c in ("estimate", "se", "p_value", "ci_low", "ci_high", "truth")]
+    diag: dict[str, Any] = diagnose(*cols, alpha=alpha, power=power, df=df, seed=seed)
+    diag.pop("replications", None)
+    return diag
+
+
+def size_check(rows: pd.DataFrame, design: Design, prep: Prepared, at: int, labels: list[float]
+               ) -> dict[str, Any]:
+    """Each estimator's rejection rate without any effect (its size), with its Monte Carlo SE and a flag when it
+    misses alpha by more than two Monte Carlo SEs; randomization inference's size beside it."""
+    a = design.analysis
+    source = ("the design itself (it sets no effect)" if at == 0 else
+              "the power curve's point without effect" if at <= len(labels) else
+              "a run of the design without any effect (analysis.check_size)")
+    out: dict[str, Any] = {"source": source, "alpha": a.alpha, "estimators": {}}
+    for k, name in enumerate(design.estimators):
+        ok = _finite(rows[rows["estimator"] == name])
+        n = len(ok)
+        if n < 2:
+            continue
+        diag = _diagnose(ok, a.alpha, a.power, float(ok["df"].median()), design.seed + 100 + k)
+        check: dict[str, Any] = {"replications": n, "size": diag["power"], "size_mc_se": diag["power_mc_se"],
+                                 "inference": prep.method(name),
+                                 "level": prep.level(name),
+                                 "flags": [{**f, "message": f"without any effect: {f['message']}"}
+                                           for f in flags(diag, alpha=prep.level(name), null=True, replications=n)]}
+        if a.randomization:
+            check["randomization_size"] = float((ok["ri_p_value"] < a.alpha).mean())
+        out["estimators"][name] = check
+    return out
+
+
+def _curve(design: Design, frames: list[pd.DataFrame], labels: list[float], preps: list[Prepared]
            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     assert design.power_curve is not None
     vary = design.power_curve.vary
     rows = []
-    for value, frame in zip(labels, frames, strict=True):
-        point = design.replace(outcome=_with_effect(design.outcome, value)) if vary == "effect_target" else design
-        for name, oc in operating_characteristics(frame, point).items():
+    for value, frame, prep in zip(labels, frames, preps, strict=True):
+        for name, oc in operating_characteristics(frame, prep.design, prep).items():
             if oc.get("replications"):
-                rows.append({vary: value, "estimator": name, "power": oc["power"], "power_mc_se": oc["power_mc_se"],
+                rows.append({vary: value, "estimator": name, "inference": oc["inference"],
+                             "power": oc["power"], "power_mc_se": oc["power_mc_se"],
                              "truth_mean": oc["truth_mean"], "mean_estimate": oc["mean_estimate"],
                              "bias": oc["bias"], "coverage": oc["coverage"], "mdes": oc["mdes"],
                              "replications": oc["replications"]})

@@ -32,6 +32,7 @@ MAX_SCHOOLS = 5_000  # of a synthetic population
 MAX_TEACHERS = 100_000  # schools x mean_size of a synthetic population (a whole state is about 70,000)
 MAX_CURVE_POINTS = 25
 MAX_DRAWS = 100_000  # re-randomization draws per replication
+MAX_RI_DRAWS = 5_000  # randomization inference's re-draws per replication (each refits every estimator)
 NO_FILES = "the API takes dataset_id or synthetic: it reads no files on the server"
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "png": "image/png"}
 TIMINGS = ("population_seconds", "replications_seconds", "seconds_per_replication", "elapsed_seconds")
@@ -129,6 +130,9 @@ def check_design(data: dict[str, Any], max_replications: int, dataset_rubric: Ca
     draws = (data.get("assignment") or {}).get("max_draws") if isinstance(data.get("assignment"), dict) else None
     if isinstance(draws, int) and not isinstance(draws, bool) and draws > MAX_DRAWS:
         problems.append(_problem("assignment.max_draws", f"at most {MAX_DRAWS:,} over the API", draws))
+    ri = (data.get("analysis") or {}).get("ri_draws") if isinstance(data.get("analysis"), dict) else None
+    if isinstance(ri, int) and not isinstance(ri, bool) and ri > MAX_RI_DRAWS:
+        problems.append(_problem("analysis.ri_draws", f"at most {MAX_RI_DRAWS:,} over the API", ri))
     curve = data.get("power_curve")
     if isinstance(curve, dict) and isinstance(curve.get("values"), list) and len(curve["values"]) > MAX_CURVE_POINTS:
         problems.append(_problem("power_curve.values", f"at most {MAX_CURVE_POINTS} points over the API",
