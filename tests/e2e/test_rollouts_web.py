@@ -1,7 +1,9 @@
 """The rollouts view in a real browser against the real server: a researcher starts a small synthetic rollout from
-the form and reads the API's own numbers back from the page (operating characteristics, balance, the power curve
-drawn from its rows and the simulator's PNG); a bad setting shows the API's problem next to the form; a principal
-has no rollouts view. Screenshots of a finished rollout go to test-artifacts/e2e/."""
+the form and reads the API's own numbers back from the page (every diagnosand with its Monte Carlo SE, each
+estimator's inference and warnings, the scales of the effects, the textbook formula beside the simulation, the size
+check, a glossary, balance, the power curve drawn from its rows, power_curve.png as a download); a bad setting shows
+the API's problem next to the form; a principal has no rollouts view. Screenshots of a finished rollout go to
+test-artifacts/e2e/."""
 
 from __future__ import annotations
 
@@ -11,23 +13,57 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import LAPTOP, TABLET, Site, shot, sign_in
+from .conftest import ARTIFACTS, LAPTOP, TABLET, Site, shot, sign_in
 
-COLUMNS = ("truth_mean", "mean_estimate", "bias", "rmse", "power", "coverage", "mdes", "targets_paired_share")
+# The estimators table's rows (data-key) and where the API has each value: (value, its Monte Carlo SE or None).
+DIAGNOSANDS = {
+    "truth_mean": lambda e: (e["truth_mean"], None),
+    "mean_estimate": lambda e: (e["mean_estimate"], None),
+    **{key: (lambda e, key=key: (e[key], e[f"{key}_mc_se"]))
+       for key in ("bias", "rmse", "sd_estimate", "mean_se", "power", "coverage", "type_s_rate",
+                   "exaggeration_ratio", "mdes")},
+    "ri_power": lambda e: (e["randomization"]["power"], e["randomization"]["power_mc_se"]),
+    "ri_coverage": lambda e: (e["randomization"]["coverage"], e["randomization"]["coverage_mc_se"]),
+    "analytic_power": lambda e: (e["analytic_power"], None),
+    "analytic_mdes": lambda e: (e["analytic_mdes"], None),
+    "mdes_effect_target": lambda e: (e["mdes_effect_target"], None),
+    "targets_paired_share": lambda e: (e["targets_paired_share"], None),
+}
+GLOSSARY = ("ITT", "CACE", "Bias", "RMSE", "SD of the estimate", "Mean SE", "Power", "Size", "Coverage",
+            "Type S rate", "Exaggeration ratio", "MDES", "SMD", "Monte Carlo SE", "Randomization inference")
 
 
 def shown(cell: Locator) -> float | None:
     """A number as the page prints it (three decimals; '–' for none)."""
-    text = cell.inner_text().strip().lstrip("±")
+    text = cell.inner_text().strip().lstrip("±").strip()
     return None if text == "–" else float(text)
 
 
-def same(cell: Locator, value: float | None) -> None:
+def same(cell: Locator, value: float | None, tolerance: float = 0.0005) -> None:
     got = shown(cell)
     if value is None:
         assert got is None, cell.inner_text()
     else:
-        assert got is not None and abs(got - value) <= 0.0005 + 1e-9, (cell.inner_text(), value)
+        assert got is not None and abs(got - value) <= tolerance + 1e-9, (cell.inner_text(), value)
+
+
+def same_with_se(cell: Locator, value: float | None, mc_se: float | None) -> None:
+    """A value and, when the API has one, its Monte Carlo SE printed beside it ("0.412 ± 0.011")."""
+    same(cell.locator(".v"), value)
+    se = cell.locator(".mc-se")
+    if value is None or mc_se is None:
+        expect(se).to_have_count(0)
+    else:
+        expect(se).to_contain_text("Monte Carlo SE")  # said to screen readers, hidden on the screen
+        text = se.text_content() or ""
+        got = re.match(r"\s*±\s*(-?[0-9.]+)", text)
+        assert got and abs(float(got.group(1)) - mc_se) <= 0.0005 + 1e-9, (text, mc_se)
+
+
+def shot_of(part: Locator, name: str) -> None:
+    """A screenshot of one part of the page (the estimators' section: the whole page is too tall to read)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    part.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def rollouts(site: Site, who: str = "researcher") -> list[dict[str, Any]]:
@@ -44,6 +80,7 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     expect(page.get_by_role("heading", level=1)).to_be_focused()
     page.get_by_label("Schools", exact=True).fill("10")
     page.get_by_label("Replications", exact=True).fill("30")
+    page.get_by_label("Principals who implement").fill("0.8")  # some schools do not: a complier effect too
     page.get_by_label("Values", exact=True).fill("0, 0.2, 0.4")
     page.get_by_label("Replications per point").fill("20")
     page.get_by_label("Replications per point").press("Enter")  # submits the form from the keyboard
@@ -60,14 +97,83 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     assert design["population"]["synthetic"]["schools"] == 10 and design["simulation"]["replications"] == 30
     assert design["power_curve"] == {"vary": "effect_target", "values": [0.0, 0.2, 0.4], "replications": 20}
 
-    # Each estimator's operating characteristics, as the API's summary has them.
-    estimators = run["summary"]["estimators"]
-    expect(table.locator("tbody tr")).to_have_count(len(estimators))
+    # Each estimator's operating characteristics, as the API's summary has them: every diagnosand with its Monte
+    # Carlo SE, randomization inference's and the formula's power beside the estimator's own.
+    summary = run["summary"]
+    estimators = summary["estimators"]
+    assert set(estimators) == {"difference_in_means", "regression", "complier_iv"}
+    expect(table.locator("thead th[data-estimator]")).to_have_count(len(estimators))
     for name, e in estimators.items():
-        row = table.locator(f"tr[data-estimator='{name}']")
-        expect(row.locator("td[data-key='estimand']")).to_have_text(e["estimand"].upper())
-        for key in COLUMNS:
-            same(row.locator(f"td[data-key='{key}']"), e[key])
+        head = table.locator(f"thead th[data-estimator='{name}']")
+        expect(head).to_contain_text({"itt": "ITT", "cace": "CACE"}[e["estimand"]])
+        expect(head).to_contain_text({"cr1": "CR1", "cr2": "CR2", "cr3": "CR3", "pair_difference": "Pair difference",
+                                      "randomization": "Randomization"}[e["inference"]])
+        for key, where in DIAGNOSANDS.items():
+            same_with_se(table.locator(f"tr[data-key='{key}'] td[data-estimator='{name}']"), *where(e))
+        same(table.locator(f"tr[data-key='df'] td[data-estimator='{name}']"), e["df"], 0.05)
+        expect(table.locator(f"tr[data-key='replications'] td[data-estimator='{name}']")).to_contain_text(
+            str(e["replications"]))
+    some_se = [e["power_mc_se"] for e in estimators.values()]
+    assert all(se is not None and se > 0 for se in some_se)
+    expect(table.locator("tr[data-key='power'] .mc-se")).to_have_count(len(estimators))
+
+    # What each estimator estimates and its inference, said in words; each warning, with its message, as an alert.
+    notes = page.locator("dl.est-notes")
+    for name, e in estimators.items():
+        expect(notes.locator(f"div[data-estimator='{name}'] dd.inference")).to_contain_text(e["inference_label"])
+        expect(notes.locator(f"div[data-estimator='{name}'] dd.estimand")).to_contain_text(e["estimand_label"])
+    flags = [(name, f) for name, e in estimators.items() for f in e["flags"]]
+    shown_flags = page.locator(".ro-flags[role=alert] li.flag")
+    expect(shown_flags).to_have_count(len(flags))
+    for (name, f), li in zip(flags, shown_flags.all(), strict=True):
+        assert li.get_attribute("data-estimator") == name and li.get_attribute("data-kind") == f["kind"]
+        expect(li).to_contain_text(f["message"])
+    for name, e in estimators.items():
+        badge = table.locator(f"thead th[data-estimator='{name}'] .flag-badge")
+        expect(badge).to_have_count(1 if e["flags"] else 0)
+
+    # The scales: the set effect on students of paired targets, its dilution to the ITT, the complier effect.
+    scales = summary["scales"]
+    box = page.locator("section.scales")
+    expect(box.locator("div[data-key='paired_target_share'] dd")).to_have_text(
+        f"{100 * scales['paired_target_share']:.1f}%")
+    for key in ("effect_target", "itt", "cace"):
+        dd = box.locator(f"div[data-key='{key}'] dd")
+        assert abs(float((dd.inner_text()).removesuffix(" SD")) - scales[key]) <= 0.0005
+    expect(box.locator("ul.explanation li")).to_have_text(scales["explanation"])
+
+    # The textbook formula beside the simulation, and why they differ.
+    analytic = summary["analytic"]
+    expect(page.locator("section.formula code")).to_have_text(analytic["case"])
+    expect(page.locator("section.formula ul.differences li")).to_have_text(analytic["differences"])
+    for name, a in analytic["estimators"].items():
+        cells = page.locator(f"table.analytic tr[data-estimator='{name}'] td")
+        same(cells.nth(0), a["se"])
+        same(cells.nth(1), estimators[name]["sd_estimate"])
+        same(cells.nth(2), a["simulated_sd_over_formula_se"], 0.005)
+        same(cells.nth(5), a["mdes"])
+        same(cells.nth(6), estimators[name]["mdes"])
+
+    # The size check (the curve's point without effect): each test's rejection rate, randomization inference's too.
+    size = summary["size"]
+    assert size["source"] == "the power curve's point without effect"
+    for name, check in size["estimators"].items():
+        row = page.locator(f"table.size tr[data-estimator='{name}']")
+        same_with_se(row.locator("td[data-key='size']"), check["size"], check["size_mc_se"])
+        same(row.locator("td[data-key='randomization_size']"), check["randomization_size"])
+        flagged = [f for f in check["flags"] if f["kind"] == "size"]
+        expect(row.locator("td[data-key='verdict']")).to_have_text(
+            ("✗ too high" if flagged[0]["value"] > flagged[0]["nominal"] else "✗ too low") if flagged else "✓ within")
+
+    # A glossary beside the tables, one line for each word they use.
+    glossary = page.locator("aside.glossary")
+    expect(glossary).to_have_attribute("aria-labelledby", "glossary-title")
+    expect(glossary.locator("dl dt")).to_have_text(list(GLOSSARY))
+    for dd in glossary.locator("dl dd").all():
+        assert dd.inner_text().strip()
+    if page.viewport_size and page.viewport_size["width"] >= 1200:  # beside the table, not under it
+        g, t = glossary.bounding_box(), table.bounding_box()
+        assert g and t and g["x"] >= t["x"] + t["width"] and g["y"] < t["y"] + t["height"]
 
     # The power curve: one path per estimator, power on 0..1, the target line, a name and a description.
     svg = page.locator("svg.power-curve")
@@ -86,9 +192,9 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
         "Power by effect on targets' students (sd), one line per estimator")
     expect(svg.locator("text.axis-label")).to_have_text(["Effect on targets' students (SD)", "Power"])
     expect(page.locator("ul.curve-legend li")).to_have_count(len(curve_estimators) + 2)
-    png = page.locator("img.server-png")
-    expect(png).to_have_attribute("src", re.compile(r"^blob:"))  # fetched with the key, never a key in a URL
-    page.wait_for_function("document.querySelector('img.server-png').naturalWidth > 0")
+    # One chart only: the simulator's PNG is a download (below), not a second picture of the same curve.
+    expect(page.locator("section[aria-labelledby='curve-title'] img")).to_have_count(0)
+    expect(page.locator("img")).to_have_count(0)
 
     # The balance table: the API's balance rows, in order.
     balance = page.locator("table.balance tbody tr")
@@ -106,9 +212,19 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     assert got.value.suggested_filename == f"rollout-{rollout_id}-balance.csv"
     assert Path(got.value.path()).read_bytes() == site.get(f"/v1/rollouts/{rollout_id}/files/balance.csv",
                                                            "researcher").content
+    # Every file the rollout wrote is offered, the power curve's PNG among them.
+    buttons = page.locator(".downloads button")
+    expect(buttons).to_have_text([f"Download {f['name']}" for f in run["files"]])
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download power_curve.png").click()
+    assert got.value.suggested_filename == f"rollout-{rollout_id}-power_curve.png"
+    png = Path(got.value.path()).read_bytes()
+    assert png.startswith(b"\x89PNG") and png == site.get(f"/v1/rollouts/{rollout_id}/files/power_curve.png",
+                                                         "researcher").content
     # The finished toast goes after a few seconds; take it away now so that it covers nothing in the pictures.
     page.evaluate("document.getElementById('status').textContent = ''")
     shot(page, "rollout-laptop")
+    shot_of(page.locator("section[aria-labelledby='est-title']"), "rollout-laptop-estimators")
     page.set_viewport_size(TABLET)
     shot(page, "rollout-tablet")
     page.evaluate("window.scrollTo(0, 0)")
@@ -116,6 +232,11 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]  # nothing sticks out
     wrap = page.locator("table.characteristics").locator("xpath=..")
     assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), "the estimators' table scrolls on a tablet"
+    for other in ("table.size", "table.analytic"):  # the size check and the formula's table fit too
+        assert page.locator(other).locator("xpath=..").evaluate("e => e.scrollWidth <= e.clientWidth"), other
+    g, t = page.locator("aside.glossary").bounding_box(), table.bounding_box()
+    assert g and t and g["y"] >= t["y"] + t["height"]  # under the tables on a tablet
+    shot_of(page.locator("section[aria-labelledby='est-title']"), "rollout-tablet-estimators")
     page.set_viewport_size(LAPTOP)
 
     page.get_by_role("navigation", name="Views").get_by_role("link", name="Rollouts").click()

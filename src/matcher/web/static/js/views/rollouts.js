@@ -1,7 +1,9 @@
 // Rollout simulations (researchers and the state office): start one from a small design (a synthetic district or
 // a stored dataset, the assignment, take-up, the effect, replications and an optional power curve), follow its
-// progress, then read each estimator's operating characteristics, the first draw's balance, and the power curve
-// (drawn here from the JSON rows, and the simulator's own PNG), and download the files `matcher simulate` writes.
+// progress, then read each estimator's operating characteristics (every diagnosand with its Monte Carlo SE, its
+// inference, warnings when its size or coverage is off, the textbook formula beside it, a glossary), what each effect
+// is an effect on, the first draw's balance and the power curve (drawn from the JSON rows), and download the files
+// `matcher simulate` writes (power_curve.png among them).
 // Every setting is checked by the API: its 422 problems (named section.key) are shown next to the form.
 
 import {download} from '../api.js';
@@ -359,20 +361,228 @@ function overview(run) {
   return h('dl', {class: 'summary'}, items.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 }
 
+/** A value and its Monte Carlo SE: "0.412 ± 0.011" (the SE quieter; said in words to screen readers). */
+function withSe(value, se) {
+  return [h('span', {class: 'v'}, dec(value)), value === null || value === undefined || se === null
+    || se === undefined ? null : h('span', {class: 'mc-se'}, ` ± ${dec(se)}`, h('span', {class: 'sr'},
+    ' (Monte Carlo SE)'))];
+}
+
+const ESTIMANDS = {itt: 'ITT', cace: 'CACE'};
+const INFERENCES = {cr2: 'CR2', cr3: 'CR3', cr1: 'CR1', pair_difference: 'Pair difference',
+  randomization: 'Randomization'};
+
+/** The estimators table's rows, in groups: [group, [[key, label, sub, value(e), se(e)]]]; se null: none. */
+function diagnosandRows(run) {
+  const a = run.design.analysis || {};
+  const alpha = a.alpha ?? 0.05;
+  const target = a.power ?? 0.8;
+  const est = Object.values(run.summary.estimators || {});
+  const ri = est.some((e) => e.randomization);
+  const infinite = est.some((e) => e.randomization && e.randomization.infinite_intervals > 0);
+  const r = (e, key) => (e.randomization || {})[key];
+  const own = (key, label, sub = null) => [key, label, sub, (e) => e[key], (e) => e[`${key}_mc_se`]];
+  return [
+    ['The estimate (SD of the student outcome)', [
+      ['truth_mean', 'True value', 'mean over replications', (e) => e.truth_mean, null],
+      ['mean_estimate', 'Mean estimate', null, (e) => e.mean_estimate, null],
+      own('bias', 'Bias'),
+      own('rmse', 'RMSE'),
+      own('sd_estimate', 'SD of the estimate', 'over replications'),
+      own('mean_se', 'Mean SE', 'the standard error reported'),
+    ]],
+    [`Tests and intervals (level ${num(alpha)})`, [
+      own('power', 'Power', 'the estimator\'s own test'),
+      ri ? ['ri_power', 'Power', 'randomization inference', (e) => r(e, 'power'), (e) => r(e, 'power_mc_se')]
+        : null,
+      ['analytic_power', 'Power', 'textbook formula', (e) => e.analytic_power, null],
+      own('coverage', 'Coverage', `of the ${pct(1 - alpha)} interval`),
+      ri ? ['ri_coverage', 'Coverage', 'randomization inference', (e) => r(e, 'coverage'),
+        (e) => r(e, 'coverage_mc_se')] : null,
+      infinite ? ['ri_infinite', 'Unbounded intervals', 'randomization inference, replications',
+        (e) => r(e, 'infinite_intervals'), null] : null,
+      own('type_s_rate', 'Type S rate', 'significant, wrong sign'),
+      own('exaggeration_ratio', 'Exaggeration ratio', 'significant estimate ÷ true value'),
+    ]],
+    [`Minimum detectable effect (${pct(target)} power)`, [
+      own('mdes', 'MDES', 'on the estimand\'s scale (ITT or CACE)'),
+      ['analytic_mdes', 'MDES', 'textbook formula, estimand\'s scale', (e) => e.analytic_mdes, null],
+      ['mdes_effect_target', 'MDES', 'on the scale of the set effect: students of paired targets',
+        (e) => e.mdes_effect_target, null],
+    ]],
+    ['The trial', [
+      ['targets_paired_share', 'Targets paired', 'share of the treated arm\'s targets', (e) => e.targets_paired_share,
+        null],
+      ['df', 'Degrees of freedom', 'median', (e) => e.df, null],
+      ['replications', 'Replications used', 'and those it could not use', (e) => e.replications, null],
+    ]],
+  ].map(([group, rows]) => [group, rows.filter(Boolean)]);
+}
+
+function cellText(key, e, value) {
+  if (key === 'replications') return `${num(e.replications)}${e.failed ? ` (${num(e.failed)} failed)` : ''}`;
+  if (key === 'ri_infinite') return num(value);
+  if (key === 'df') return dec(value, 1);
+  return null;
+}
+
+/** Diagnosands down, estimators across: each value with its Monte Carlo SE, so the table fits a tablet. */
 function characteristicsTable(run) {
-  const est = run.summary.estimators || {};
-  const cols = [['estimand', 'Estimand'], ['truth_mean', 'True value'], ['mean_estimate', 'Mean estimate'],
-    ['bias', 'Bias'], ['rmse', 'RMSE'], ['power', 'Power'], ['coverage', 'Coverage'], ['mdes', 'MDES'],
-    ['targets_paired_share', 'Targets paired']];
+  const est = Object.entries(run.summary.estimators || {});
+  const groups = diagnosandRows(run);
   return h('table', {class: 'data characteristics', 'aria-describedby': 'est-note'},
-    h('caption', {}, `Operating characteristics over ${num(run.design.simulation.replications)} replications`),
-    h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Estimator'),
-      cols.map(([key, label]) => h('th', {scope: 'col', class: key === 'estimand' ? null : 'num'}, label)))),
-    h('tbody', {}, Object.entries(est).map(([name, e]) => h('tr', {dataset: {estimator: name}},
-      h('th', {scope: 'row'}, estimatorLabel(name)),
-      cols.map(([key]) => (key === 'estimand'
-        ? h('td', {dataset: {key}}, String(e.estimand || '').toUpperCase())
-        : h('td', {class: 'num', dataset: {key}}, dec(e[key]))))))));
+    h('caption', {}, `Operating characteristics over ${num(run.design.simulation.replications)} replications; `
+      + '± is the Monte Carlo SE'),
+    h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Diagnosand'),
+      est.map(([name, e]) => h('th', {scope: 'col', class: 'num', dataset: {estimator: name}},
+        estimatorLabel(name),
+        h('span', {class: 'sub'}, [ESTIMANDS[e.estimand] || String(e.estimand || '').toUpperCase(),
+          INFERENCES[e.inference] || (e.inference ? words(e.inference) : '')].filter(Boolean).join(' · ')),
+        e.flags && e.flags.length ? h('span', {class: 'flag-badge'}, `⚠ ${e.flags.length} warning`
+          + `${e.flags.length === 1 ? '' : 's'}`) : null)))),
+    groups.map(([group, rows]) => h('tbody', {},
+      h('tr', {class: 'group'}, h('th', {scope: 'rowgroup', colspan: est.length + 1}, group)),
+      rows.map(([key, label, sub, value, se]) => h('tr', {dataset: {key}},
+        h('th', {scope: 'row'}, label, sub ? h('span', {class: 'sub'}, sub) : null),
+        est.map(([name, e]) => {
+          const v = value(e);
+          const text = cellText(key, e, v);
+          return h('td', {class: 'num', dataset: {estimator: name}},
+            text === null ? withSe(v, se ? se(e) : null) : h('span', {class: 'v'}, text));
+        }))))));
+}
+
+/** Each estimator's flags (its size or coverage off the nominal level), said as an alert above the table. */
+function flagsBox(run) {
+  const est = Object.entries(run.summary.estimators || {}).filter(([, e]) => e.flags && e.flags.length);
+  if (!est.length) return null;
+  const count = est.reduce((n, [, e]) => n + e.flags.length, 0);
+  return h('div', {class: 'ro-flags', role: 'alert'},
+    h('p', {class: 'error-title'}, `⚠ ${count} warning${count === 1 ? '' : 's'}: check before trusting these `
+      + 'p-values and intervals'),
+    h('ul', {}, est.flatMap(([name, e]) => e.flags.map((f) => h('li', {class: 'flag',
+      dataset: {estimator: name, kind: f.kind}}, h('strong', {}, `${estimatorLabel(name)}: `), f.message)))));
+}
+
+/** What each estimator estimates and how its standard error and degrees of freedom are computed. */
+function estimatorNotes(run) {
+  const est = Object.entries(run.summary.estimators || {});
+  const ri = run.summary.randomization;
+  return h('dl', {class: 'est-notes'}, est.map(([name, e]) => h('div', {dataset: {estimator: name}},
+    h('dt', {}, estimatorLabel(name)),
+    e.estimand_label ? h('dd', {class: 'estimand'}, `Estimates the ${e.estimand_label}.`) : null,
+    e.inference_label ? h('dd', {class: 'inference'}, `Inference: ${e.inference_label}.`) : null,
+    e.replications !== undefined && e.replications < 2
+      ? h('dd', {class: 'not-computed'}, `Computable in only ${num(e.replications)} replications.`) : null)),
+  ri ? h('div', {class: 'ri-note'}, h('dt', {}, 'Randomization inference'),
+    h('dd', {}, `Re-draws the assignment as the design does: ${ri}.`)) : null);
+}
+
+/** The rejection rate without any effect (summary.size), beside randomization inference's. */
+function sizeSection(run) {
+  const size = run.summary.size;
+  if (!size || !size.estimators || !Object.keys(size.estimators).length) return null;
+  const rows = Object.entries(size.estimators);
+  const ri = rows.some(([, c]) => c.randomization_size !== undefined && c.randomization_size !== null);
+  return h('section', {'aria-labelledby': 'size-title', class: 'size-check'},
+    h('h3', {id: 'size-title'}, 'Size: how often each test rejects when there is no effect'),
+    h('p', {class: 'hint'}, `From ${size.source}. It should be ${num(size.alpha)}: “too high” or “too low” when `
+      + 'it misses by more than two Monte Carlo SEs (too high: the test finds effects that are not there).'),
+    h('div', {class: 'table-wrap'}, h('table', {class: 'data size'},
+      h('caption', {}, `Rejection rate without effect at level ${num(size.alpha)}`),
+      h('thead', {}, h('tr', {}, ['Estimator', 'Inference', 'Replications', 'Size ± MC SE',
+        ri ? 'Randomization inference' : null, 'Verdict'].filter(Boolean)
+        .map((c, i) => h('th', {scope: 'col', class: i >= 2 && i < (ri ? 5 : 4) ? 'num' : null}, c)))),
+      h('tbody', {}, rows.map(([name, c]) => {
+        const off = (c.flags || []).find((f) => f.kind === 'size');
+        return h('tr', {dataset: {estimator: name}},
+          h('th', {scope: 'row'}, estimatorLabel(name)),
+          h('td', {}, INFERENCES[c.inference] || words(c.inference)),
+          h('td', {class: 'num', dataset: {key: 'replications'}}, num(c.replications)),
+          h('td', {class: 'num', dataset: {key: 'size'}}, withSe(c.size, c.size_mc_se)),
+          ri ? h('td', {class: 'num', dataset: {key: 'randomization_size'}}, dec(c.randomization_size)) : null,
+          h('td', {class: off ? 'not-within' : 'within', dataset: {key: 'verdict'}},
+            off ? (off.value > off.nominal ? '✗ too high' : '✗ too low') : '✓ within'));
+      })))));
+}
+
+/** The scale of every effect: the set effect on targets' students, its dilution to the ITT, the complier one. */
+function scalesSection(run) {
+  const sc = run.summary.scales;
+  if (!sc) return null;
+  const items = [
+    ['effect_target', 'Set effect, on students of a paired target', `${dec(sc.effect_target)} SD`],
+    ['paired_target_share', 'Students with a paired target', dec(sc.paired_target_share) === '–' ? '–'
+      : `${(100 * sc.paired_target_share).toFixed(1)}%`],
+    ['itt', 'Intent-to-treat effect (ITT)', sc.itt === null || sc.itt === undefined ? 'not estimated'
+      : `${dec(sc.itt)} SD`],
+    sc.cace === null || sc.cace === undefined ? null
+      : ['cace', 'Complier effect (CACE)', `${dec(sc.cace)} SD`],
+    sc.effect_partner ? ['effect_partner', 'Set effect, on students of a partner', `${dec(sc.effect_partner)} SD`]
+      : null,
+    sc.spillover ? ['spillover', 'Spillover, on every student of a program school', `${dec(sc.spillover)} SD`]
+      : null,
+  ].filter(Boolean);
+  return h('section', {'aria-labelledby': 'scales-title', class: 'scales'},
+    h('h2', {id: 'scales-title'}, 'What each effect is an effect on'),
+    h('dl', {class: 'summary'}, items.map(([key, k, v]) => h('div', {dataset: {key}}, h('dt', {}, k),
+      h('dd', {}, v)))),
+    h('ul', {class: 'explanation'}, (sc.explanation || []).map((line) => h('li', {}, line))));
+}
+
+/** Bloom's / PowerUp!'s formula beside the simulation, and why the two differ. */
+function analyticSection(run) {
+  const an = run.summary.analytic;
+  if (!an || !an.estimators) return null;
+  const est = run.summary.estimators || {};
+  return h('section', {'aria-labelledby': 'formula-title', class: 'formula'},
+    h('h2', {id: 'formula-title'}, 'The textbook formula beside the simulation'),
+    an.case ? h('p', {class: 'hint formula-case'}, 'The closest textbook case (Bloom 2006, PowerUp!):',
+      h('code', {}, an.case)) : null,
+    h('p', {class: 'hint'}, `It assumes equal schools of ${num(an.teachers_per_school, 1)} teachers (here the `
+      + `sizes' coefficient of variation is ${dec(an.cv_teachers_per_school, 2)}). Ratio: the simulated SD of `
+      + 'the estimate over the formula\'s SE.'),
+    h('div', {class: 'table-wrap'}, h('table', {class: 'data analytic'},
+      h('caption', {}, 'The formula\'s standard error, degrees of freedom and MDES against the simulation\'s '
+        + '(its power is in the estimators\' table)'),
+      h('thead', {}, h('tr', {}, ['Estimator', 'Formula SE', 'Simulated SD', 'Ratio', 'Formula df',
+        'Simulated df', 'Formula MDES', 'Simulated MDES']
+        .map((c, i) => h('th', {scope: 'col', class: i ? 'num' : null}, c)))),
+      h('tbody', {}, Object.entries(an.estimators).map(([name, a]) => {
+        const e = est[name] || {};
+        return h('tr', {dataset: {estimator: name}}, h('th', {scope: 'row'}, estimatorLabel(name)),
+          [[a.se], [e.sd_estimate], [a.simulated_sd_over_formula_se, 2], [a.df, 1], [e.df, 1], [a.mdes],
+            [e.mdes]].map(([v, d]) => h('td', {class: 'num'}, dec(v, d))));
+      })))),
+    an.differences && an.differences.length ? [h('h3', {class: 'small'}, 'Why they differ'),
+      h('ul', {class: 'differences'}, an.differences.map((line) => h('li', {}, line)))] : null);
+}
+
+/** One line for each word the tables use. */
+function glossary(run) {
+  const a = run.design.analysis || {};
+  const alpha = a.alpha ?? 0.05;
+  const terms = [
+    ['ITT', 'Intent to treat: the effect on every student of the schools assigned to the program, taken up or not.'],
+    ['CACE', 'Complier average causal effect: the effect on students of the schools that take the program up.'],
+    ['Bias', 'The mean estimate minus the true value.'],
+    ['RMSE', 'Root mean squared error: how far an estimate typically lands from the true value (bias and noise).'],
+    ['SD of the estimate', 'How much the estimate varies from one draw of the trial to the next.'],
+    ['Mean SE', 'The standard error the estimator reports, on average; honest when close to the SD of the estimate.'],
+    ['Power', `The share of replications whose test finds an effect (p < ${num(alpha)}).`],
+    ['Size', `The same share when there is no effect: should be ${num(alpha)}.`],
+    ['Coverage', `The share of replications whose ${pct(1 - alpha)} interval holds the true value.`],
+    ['Type S rate', 'Among significant estimates, the share with the wrong sign.'],
+    ['Exaggeration ratio', 'Among significant estimates, their mean size over the true effect (type M error).'],
+    ['MDES', `Minimum detectable effect size: the smallest true effect found with ${pct(a.power ?? 0.8)} power.`],
+    ['SMD', 'Standardized mean difference: treated minus control mean of a covariate, in its standard deviations.'],
+    ['Monte Carlo SE', 'The simulation\'s own uncertainty from a finite number of replications (bootstrap); '
+      + 'value ± 2 MC SE is about a 95% Monte Carlo interval.'],
+    ['Randomization inference', 'p-values and intervals from re-drawing the assignment as the design does.'],
+  ];
+  return h('aside', {class: 'glossary', 'aria-labelledby': 'glossary-title'},
+    h('h3', {id: 'glossary-title'}, 'Glossary'),
+    h('dl', {}, terms.map(([t, d]) => h('div', {}, h('dt', {}, t), h('dd', {}, d)))));
 }
 
 function balanceTable(rows) {
@@ -400,21 +610,7 @@ function curveTable(rows, vary, estimators) {
       h('td', {class: 'num'}, num(r.replications)))))));
 }
 
-/** The simulator's PNG, fetched with the key and shown through an object URL (released when the page changes). */
-async function serverPng(ctx, base, box) {
-  try {
-    const blob = await ctx.api.blob(`${base}/files/power_curve.png`);
-    if (!ctx.alive()) return;
-    const url = URL.createObjectURL(blob);
-    ctx.signal.addEventListener('abort', () => URL.revokeObjectURL(url), {once: true});
-    clear(box, h('img', {class: 'server-png', src: url, alt: 'The same power curve as matcher simulate draws it, '
-      + 'with Monte Carlo error bars and where each estimator reaches the target power.'}));
-  } catch (err) {
-    if (ctx.alive()) clear(box, errorBox(err, 'The PNG could not be loaded'));
-  }
-}
-
-function curveSection(ctx, run, base) {
+function curveSection(run) {
   const rows = run.power_curve;
   const spec = run.design.power_curve || {};
   const vary = spec.vary || 'effect_target';
@@ -434,22 +630,19 @@ function curveSection(ctx, run, base) {
       : `: reaches ${pct(target)} power at ${vary === 'schools' ? `${num(v)} schools`
         : `an effect of ${num(v, 3)} SD`}`);
   }));
-  const png = h('div', {class: 'png-box'}, h('p', {class: 'loading'}, 'Loading the PNG…'));
   const section = h('section', {'aria-labelledby': 'curve-title'},
     h('h2', {id: 'curve-title'}, 'Power curve'),
     reach,
-    h('div', {class: 'curve-grid'},
-      h('figure', {class: 'curve-box'}, chart.figure, h('figcaption', {}, chart.legend)),
-      h('figure', {class: 'curve-box'}, png, h('figcaption', {class: 'muted'}, 'As matcher simulate draws it '
-        + '(power_curve.png).'))),
+    h('figure', {class: 'curve-box'}, chart.figure, h('figcaption', {}, chart.legend,
+      h('p', {class: 'hint'}, 'Bars: 95% Monte Carlo intervals. The same curve as matcher simulate draws it is '
+        + 'power_curve.png, under Files.'))),
     h('details', {}, h('summary', {}, 'The curve as a table'),
       h('div', {class: 'table-wrap'}, curveTable(rows, vary, estimators))));
-  serverPng(ctx, base, png);
   return section;
 }
 
 function downloads(ctx, run, base) {
-  const files = run.files.filter((x) => !x.name.endsWith('.png'));
+  const files = run.files;
   return h('section', {'aria-labelledby': 'files-title'},
     h('h2', {id: 'files-title'}, 'Files'),
     h('p', {class: 'hint'}, 'Byte for byte what matcher simulate writes for this design.'),
@@ -461,13 +654,22 @@ function results(ctx, run, base) {
   const analysis = run.design.analysis || {};
   return [
     overview(run),
+    scalesSection(run),
     h('section', {'aria-labelledby': 'est-title'}, h('h2', {id: 'est-title'}, 'Estimators'),
-      h('p', {class: 'hint', id: 'est-note'}, `Power: share of replications with p < ${num(analysis.alpha)}. `
-        + 'Coverage: share whose 95% interval holds the true value. MDES: the smallest effect detected with '
-        + `${pct(analysis.power)} power. Targets paired: share of the treated arm's target teachers who got a `
-        + 'partner.'),
-      h('div', {class: 'table-wrap'}, characteristicsTable(run))),
-    run.power_curve && run.power_curve.length ? curveSection(ctx, run, base) : null,
+      flagsBox(run),
+      h('div', {class: 'est-layout'},
+        h('div', {class: 'est-main'},
+          h('p', {class: 'hint', id: 'est-note'}, 'Each value ± its Monte Carlo SE (the simulation\'s own error: '
+            + `it shrinks with more replications). Power: share of replications with p ≤ ${num(analysis.alpha)}; `
+            + 'type S and exaggeration are undefined when the true effect is 0. The formula\'s power and MDES sit '
+            + 'under the simulated ones.'),
+          h('div', {class: 'table-wrap'}, characteristicsTable(run)),
+          h('h3', {class: 'small'}, 'What each estimator estimates, and its inference'),
+          estimatorNotes(run),
+          sizeSection(run)),
+        glossary(run))),
+    analyticSection(run),
+    run.power_curve && run.power_curve.length ? curveSection(run) : null,
     h('section', {'aria-labelledby': 'balance-title'}, h('h2', {id: 'balance-title'}, 'Balance'),
       h('div', {class: 'table-wrap'}, balanceTable(run.balance || []))),
     downloads(ctx, run, base),
