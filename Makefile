@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-exports bench-processes bench-uploads bench-areas serve key postgres chromium samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-small-trials bench-exports bench-processes bench-uploads bench-areas serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ bench-networks: install-test
 
 bench-rollouts: install-test
 	$(BIN)/python benchmarks/rollouts.py
+
+# Size and coverage of every estimator under each inference on small trials (issue 14).
+bench-small-trials: install-test
+	$(BIN)/python benchmarks/small_trials.py --write
 
 bench-exports: install-test
 	$(BIN)/python benchmarks/exports.py

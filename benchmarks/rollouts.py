@@ -9,10 +9,14 @@ Timed in one process:
 - the population: synthetic district written and read back, school covariates, every school paired once;
 - 1,000 replications on 1 local worker (the baseline), on 2 local workers, and on a Dask LocalCluster of 2
   worker processes (its start-up and the population's transfer included);
-- the target: population + 1,000 replications on 2 workers, at most 120 s.
+- the target: population + 1,000 replications on 2 workers, at most 120 s, with the default inference (CR2
+  with Bell-McCaffrey degrees of freedom) and randomization inference from --ri-draws re-draws per replication
+  (200 by default here, against the design default of 1,000: the statewide space is far too large to enumerate);
+- what the inference costs per replication (issue 14), on 1 worker beside CR1 without randomization inference
+  (the inference before issue 14), statewide and on the 14-school pilot (the bundled sample design).
 Checks: the three runs' replication tables are identical (same seed, same numbers).
 
-    python benchmarks/rollouts.py [--replications N] [--write]
+    python benchmarks/rollouts.py [--replications N] [--ri-draws K] [--write]
 
 --write records the table in benchmarks/RESULTS.md between this script's markers, leaving the rest alone.
 """
@@ -24,13 +28,14 @@ import datetime as dt
 import resource
 import sys
 import time
+from dataclasses import replace
 from importlib import metadata
 
 import pandas as pd
 from pairing import STATE_MEAN, STATE_SCHOOLS, STATE_SEED, machine  # benchmarks/pairing.py
 from results_file import replace_section  # benchmarks/
 
-from matcher.rollouts.design import design_from_dict
+from matcher.rollouts.design import design_from_dict, load_design
 from matcher.rollouts.population import load_population
 from matcher.rollouts.simulate import simulate
 
@@ -39,14 +44,35 @@ END = "<!-- benchmarks/rollouts.py: end -->"
 TARGET_SECONDS = 120.0
 
 
-def design(replications: int):
+def design(replications: int, ri_draws: int = 200):
     return design_from_dict({
         "population": {"synthetic": {"schools": STATE_SCHOOLS, "mean_size": STATE_MEAN, "seed": STATE_SEED}},
         "assignment": {"method": "blocked", "blocks": ["district"], "small_blocks": "pool"},
         "takeup": {"principals": 0.8, "teachers": 0.9},
         "outcome": {"students_per_teacher": 25},
+        "analysis": {"ri_draws": ri_draws},
         "simulation": {"replications": replications, "seed": 1},
     }, "benchmark design")
+
+
+INFERENCE = (("CR1, no randomization inference (before issue 14; baseline)", {"inference": "cr1",
+                                                                              "randomization": False}),
+             ("CR2 + Bell-McCaffrey df, no randomization inference", {"inference": "cr2", "randomization": False}),
+             ("CR2 + randomization inference, 200 re-draws", {"inference": "cr2", "ri_draws": 200}),
+             ("CR2 + randomization inference, 1,000 re-draws (the design default)", {"inference": "cr2",
+                                                                                     "ri_draws": 1000}))
+
+
+def inference_costs(d, pop, replications: int) -> list[tuple[str, float]]:
+    """ms per replication on 1 worker for each inference setting (the same draws and outcomes)."""
+    out = []
+    for label, settings in INFERENCE:
+        point = d.replace(analysis=replace(d.analysis, **settings), replications=replications, power_curve=None)
+        t = time.perf_counter()
+        simulate(point, workers=1, population=pop)
+        out.append((label, 1000 * (time.perf_counter() - t) / replications))
+        print(f"{label}: {out[-1][1]:.1f} ms per replication", flush=True)
+    return out
 
 
 def peak_mb() -> tuple[float, float]:
@@ -61,11 +87,14 @@ def main() -> int:
     ap.add_argument("--replications", type=int, default=1000)
     ap.add_argument("--repair-replications", type=int, default=20,
                     help="replications of the per-draw pairing case (teachers opt in before pairing)")
+    ap.add_argument("--ri-draws", type=int, default=200, help="randomization inference's re-draws statewide")
+    ap.add_argument("--cost-replications", type=int, default=100,
+                    help="replications per inference setting in the cost table (statewide; the pilot runs 10x)")
     ap.add_argument("--write", action="store_true", help="record the table in benchmarks/RESULTS.md")
     args = ap.parse_args()
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']}, {m['ram']}; Python {m['python']}", flush=True)
-    d = design(args.replications)
+    d = design(args.replications, args.ri_draws)
 
     t = time.perf_counter()
     pop = load_population(d, workers=2)
@@ -91,6 +120,10 @@ def main() -> int:
     repair_s = time.perf_counter() - t
     print(f"per-draw pairing, 2 workers: {repair_s:.1f} s for {args.repair_replications} replications", flush=True)
 
+    costs = inference_costs(d, pop, args.cost_replications)
+    pilot = load_design("data/samples/rollout.toml")
+    pilot_costs = inference_costs(pilot, load_population(pilot), 10 * args.cost_replications)
+
     base = runs[0][1]
     same = all(r[2].equals(runs[0][2]) for r in runs[1:])
     own, child = peak_mb()
@@ -102,17 +135,21 @@ def main() -> int:
     lines = [
         START,
         "",
-        f"# Rollout simulator (issue 5), {dt.date.today().isoformat()}",
+        f"# Rollout simulator (issues 5 and 14), {dt.date.today().isoformat()}",
         "",
-        f"Machine: {m['cpu']}, {m['cores']}, {m['ram']}, {m['os']}; Python {m['python']}; statsmodels "
-        f"{metadata.version('statsmodels')}, linearmodels {metadata.version('linearmodels')}, distributed "
+        f"Machine: {m['cpu']}, {m['cores']}, {m['ram']}, {m['os']}; Python {m['python']}; numpy "
+        f"{metadata.version('numpy')}, scipy {metadata.version('scipy')}, distributed "
         f"{metadata.version('distributed')}. Command: `python benchmarks/rollouts.py"
         f"{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`.",
         "",
         f"Population: synthetic state, {pop.n_schools:,} schools, {len(pop.table):,} teachers, 25 students per "
         f"teacher ({25 * len(pop.table):,} students); blocked by district (single-school districts pooled), "
         f"principals 0.8, teachers 0.9, default pairing policy; {len(pop.pairs or ()):,} pairs computed once "
-        f"in {population_s:.1f} s (synthesis, reading, covariates and the pairing).",
+        f"in {population_s:.1f} s (synthesis, reading, covariates and the pairing). Inference: CR2 with "
+        f"Bell-McCaffrey degrees of freedom, and randomization inference from {args.ri_draws:,} Monte Carlo "
+        "re-draws of the assignment per replication"
+        + (" (the design default)." if args.ri_draws == 1000 else
+           " (the design default is 1,000: see the cost table)."),
         "",
         f"| {args.replications:,} replications | seconds | ms per replication | speed-up vs 1 worker |",
         "| --- | --- | --- | --- |",
@@ -129,9 +166,21 @@ def main() -> int:
         "included), so 1,000 would take about "
         f"{1000 * repair_s / args.repair_replications / 60:.0f} minutes; the fixed-pairing path above is the "
         "default.",
-        "- Operating characteristics (2-worker run): " + "; ".join(
-            f"{name.replace('_', ' ')}: truth {oc['truth_mean']:.4f}, bias {oc['bias']:+.4f}, power "
-            f"{oc['power']:.3f}, coverage {oc['coverage']:.3f}, MDES {oc['mdes']:.4f}" for name, oc in est.items()),
+        "- Operating characteristics (2-worker run; Monte Carlo SEs in brackets): " + "; ".join(
+            f"{name.replace('_', ' ')} ({oc['inference']}): truth {oc['truth_mean']:.4f}, bias {oc['bias']:+.4f} "
+            f"({oc['bias_mc_se']:.4f}), power {oc['power']:.3f} ({oc['power_mc_se']:.3f}), coverage "
+            f"{oc['coverage']:.3f} ({oc['coverage_mc_se']:.3f}), MDES {oc['mdes']:.4f} ({oc['mdes_mc_se']:.4f}); "
+            f"randomization inference power {oc['randomization']['power']:.3f}, coverage "
+            f"{oc['randomization']['coverage']:.3f}" for name, oc in est.items()),
+        "",
+        "What the inference costs per replication, on 1 worker (the same draws and outcomes; "
+        f"{args.cost_replications:,} statewide replications and {10 * args.cost_replications:,} of the 14-school "
+        "pilot per setting; the pilot's 128 assignments are enumerated whatever the draws asked):",
+        "",
+        "| inference | statewide ms per replication | vs baseline | pilot ms per replication | vs baseline |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {label} | {ms:.1f} | {ms / costs[0][1]:.2f}x | {pms:.2f} | {pms / pilot_costs[0][1]:.2f}x |"
+          for (label, ms), (_, pms) in zip(costs, pilot_costs, strict=True)],
         "",
         END,
     ]
