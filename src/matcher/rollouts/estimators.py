@@ -99,7 +99,7 @@ def _finish(beta: float, se: float, df: float, alpha: float) -> Estimate:
 
 def _fit_method(method: str) -> str:
     """The standard error behind a method (randomization inference still reports CR2's)."""
-    return "cr2" if method in ("randomization", "pair_difference") else method
+    return "cr2" if method == "randomization" else method
 
 
 def difference_in_means(data: Data, alpha: float, method: str, paired: bool) -> Estimate:
@@ -150,21 +150,17 @@ def anderson_rubin(ry: float, rd: float, v: np.ndarray, t: float) -> tuple[float
     return float((-b - root) / (2 * a)), float((-b + root) / (2 * a))
 
 
-class RIColumns(NamedTuple):
+class RIAdjustment(NamedTuple):
     """What randomization inference re-estimates for an estimator: the coefficient of each re-drawn assignment on
-    two columns (a: the outcome; b: the observed assignment, or for the complier effect the take-up), with the
-    estimator's own adjustment (pairs, or blocks and covariate)."""
+    the outcome (a) and on `second` (b: the observed assignment, or the take-up for the complier effect), with the
+    estimator's own adjustment `kind`: "pairs" (the pair-difference estimate), "none" (a plain difference in
+    means) or "blocks" (block fixed effects and, when the analysis adjusts, the baseline score)."""
 
-    Y: np.ndarray  # (N, 2)
-    blocks: np.ndarray
-    x: np.ndarray | None
-    pairs: bool
+    kind: str
+    second: np.ndarray
 
 
-def ri_columns(estimator: str, data: Data, covariate: bool, paired: bool) -> RIColumns:
+def ri_adjustment(estimator: str, data: Data, paired: bool) -> RIAdjustment:
     if estimator == "difference_in_means":
-        if paired:
-            return RIColumns(np.column_stack([data.y, data.z]), data.blocks, None, True)
-        return RIColumns(np.column_stack([data.y, data.z]), np.zeros(len(data.y), dtype=np.int64), None, False)
-    second = data.z if estimator == "regression" else data.d
-    return RIColumns(np.column_stack([data.y, second]), data.blocks, data.x if covariate else None, False)
+        return RIAdjustment("pairs" if paired else "none", data.z)
+    return RIAdjustment("blocks", data.z if estimator == "regression" else data.d)

@@ -23,7 +23,7 @@ from ..errors import InputError, MatcherError, Problem
 from ..pairing.engine import pair_teachers
 from .assignment import Blocks, block_codes, draw_blocked, matched_pairs, smd
 from .design import Design
-from .estimators import Data, Estimate, complier_iv, difference_in_means, method_for, regression, ri_columns
+from .estimators import Data, Estimate, complier_iv, difference_in_means, method_for, regression, ri_adjustment
 from .population import PairArrays, Population, pair_arrays
 from .randomization import Space, coefficients, draw_space, enumerate_space, invert, pair_coefficients, space_size
 
@@ -168,18 +168,31 @@ def redraws(prep: Prepared, rng: np.random.Generator) -> Space:
         raise RerandomizationError(str(exc)) from None
 
 
-def randomization_test(prep: Prepared, estimator: str, data: Data, space: Space) -> tuple[float, float, float]:
-    """(p-value, interval low, interval high) by randomization inference (randomization.invert)."""
-    cols = ri_columns(estimator, data, prep.design.analysis.covariate, prep.paired)
-    if cols.pairs:
-        a = pair_coefficients(cols.Y, space.Z, data.w, cols.blocks)
-        obs = pair_coefficients(cols.Y, data.z[None, :] > 0, data.w, cols.blocks)[0]
-    else:
-        a = coefficients(cols.Y, space.Z, data.w, cols.blocks, cols.x)
-        obs = coefficients(cols.Y, data.z[None, :] > 0, data.w, cols.blocks, cols.x)[0]
-    ri = invert(a[:, 0], a[:, 1], float(obs[0]), float(obs[1]), space.weights, space.exact,
-                prep.design.analysis.alpha)
-    return ri.p_value, ri.ci_low, ri.ci_high
+def randomization_tests(prep: Prepared, data: Data, space: Space) -> dict[str, tuple[float, float, float]]:
+    """Each estimator's (p-value, interval low, interval high) by randomization inference (randomization.invert).
+    Estimators with the same adjustment (the regression and the complier effect) share one pass over the re-drawn
+    assignments: the outcome's column is re-estimated once."""
+    a = prep.design.analysis
+    groups: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name in prep.design.estimators:
+        kind, second = ri_adjustment(name, data, prep.paired)
+        groups.setdefault(kind, []).append((name, second))
+    observed = data.z[None, :] > 0
+    out = {}
+    for kind, members in groups.items():
+        Y = np.column_stack([data.y, *(second for _, second in members)])
+        if kind == "pairs":
+            coef = pair_coefficients(Y, space.Z, data.w, data.blocks)
+            obs = pair_coefficients(Y, observed, data.w, data.blocks)[0]
+        else:
+            blocks = data.blocks if kind == "blocks" else np.zeros(len(data.y), dtype=np.int64)
+            x = data.x if kind == "blocks" and a.covariate else None
+            coef = coefficients(Y, space.Z, data.w, blocks, x)
+            obs = coefficients(Y, observed, data.w, blocks, x)[0]
+        for j, (name, _) in enumerate(members, start=1):
+            ri = invert(coef[:, 0], coef[:, j], float(obs[0]), float(obs[j]), space.weights, space.exact, a.alpha)
+            out[name] = (ri.p_value, ri.ci_low, ri.ci_high)
+    return out
 
 
 def assign(prep: Prepared, rng: np.random.Generator) -> tuple[np.ndarray, int, float]:
@@ -302,14 +315,14 @@ def replicate(prep: Prepared, r: int) -> list[tuple]:
     paired_targets = int((targets & (received > 0)).sum())
     common = (int(treated.sum()), draws, worst, int(targets.sum()), paired_targets,
               paired_targets / max(int(z_teacher.sum()), 1))
-    space = redraws(prep, rng_ri) if d.analysis.randomization else None
+    tests = randomization_tests(prep, data, redraws(prep, rng_ri)) if d.analysis.randomization else {}
     rows = []
     for name in d.estimators:
         est = estimate(prep, name, data)
         estimand, truth = ("cace", cace) if name == "complier_iv" else ("itt", itt)
         ri = (float("nan"),) * 3
-        if space is not None and np.isfinite(est.estimate):
-            ri = randomization_test(prep, name, data, space)
+        if name in tests and np.isfinite(est.estimate):
+            ri = tests[name]
             if prep.method(name) == "randomization":
                 est = est._replace(p_value=ri[0], ci_low=ri[1], ci_high=ri[2])
         rows.append((r, name, estimand, truth, *est, *ri, *common))
