@@ -128,6 +128,14 @@ def test_researcher_runs_a_rollout_and_reads_the_api_numbers(site: Site, page: P
     for (name, f), li in zip(flags, shown_flags.all(), strict=True):
         assert li.get_attribute("data-estimator") == name and li.get_attribute("data-kind") == f["kind"]
         expect(li).to_contain_text(f["message"])
+    # So few replications that a flag may be chance: the page says so, with the Monte Carlo SE it implies.
+    size_reps = {name: c["replications"] for name, c in summary.get("size", {}).get("estimators", {}).items()}
+    few = min(min(e["replications"], size_reps.get(name, e["replications"])) for name, e in estimators.items()
+              if e["flags"]) if flags else None
+    if few is not None and few < 500:
+        expect(page.locator(".ro-flags .few-replications")).to_contain_text(
+            f"With {few} replications a flag can be chance: one Monte Carlo SE of a 5% rate is "
+            f"{100 * (0.05 * 0.95 / few) ** 0.5:.1f} points")
     for name, e in estimators.items():
         badge = table.locator(f"thead th[data-estimator='{name}'] .flag-badge")
         expect(badge).to_have_count(1 if e["flags"] else 0)

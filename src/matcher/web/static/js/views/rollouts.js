@@ -452,16 +452,26 @@ function characteristicsTable(run) {
         }))))));
 }
 
+// Below this many replications a flag may well be chance, and the page says so.
+const FEW_REPLICATIONS = 500;
+
 /** Each estimator's flags (its size or coverage off the nominal level), said as an alert above the table. */
 function flagsBox(run) {
   const est = Object.entries(run.summary.estimators || {}).filter(([, e]) => e.flags && e.flags.length);
   if (!est.length) return null;
   const count = est.reduce((n, [, e]) => n + e.flags.length, 0);
+  // The fewest replications behind a flag (the size check's, when a size flag comes from it).
+  const few = Math.min(...est.map(([name, e]) => Math.min(e.replications ?? Infinity,
+    ((run.summary.size || {}).estimators || {})[name]?.replications ?? Infinity)));
   return h('div', {class: 'ro-flags', role: 'alert'},
     h('p', {class: 'error-title'}, `⚠ ${count} warning${count === 1 ? '' : 's'}: check before trusting these `
       + 'p-values and intervals'),
     h('ul', {}, est.flatMap(([name, e]) => e.flags.map((f) => h('li', {class: 'flag',
-      dataset: {estimator: name, kind: f.kind}}, h('strong', {}, `${estimatorLabel(name)}: `), f.message)))));
+      dataset: {estimator: name, kind: f.kind}}, h('strong', {}, `${estimatorLabel(name)}: `), f.message)))),
+    few < FEW_REPLICATIONS ? h('p', {class: 'few-replications'}, `With ${num(few)} replications a flag can be `
+      + 'chance: one Monte Carlo SE of a 5% rate is '
+      + `${num(100 * Math.sqrt(0.05 * 0.95 / few), 1)} points. Run ${num(FEW_REPLICATIONS)} or more before `
+      + 'trusting it.') : null);
 }
 
 /** What each estimator estimates and how its standard error and degrees of freedom are computed. */
@@ -486,8 +496,10 @@ function sizeSection(run) {
   const ri = rows.some(([, c]) => c.randomization_size !== undefined && c.randomization_size !== null);
   return h('section', {'aria-labelledby': 'size-title', class: 'size-check'},
     h('h3', {id: 'size-title'}, 'Size: how often each test rejects when there is no effect'),
-    h('p', {class: 'hint'}, `From ${size.source}. It should be ${num(size.alpha)}: “too high” or “too low” when `
-      + 'it misses by more than two Monte Carlo SEs (too high: the test finds effects that are not there).'),
+    h('p', {class: 'hint'}, `From ${size.source}. It should be the test's level: ${num(size.alpha)}, or for an exact `
+      + 'randomization test the largest p-value step within it (4.69% for 128 assignments at 5%); “too high” or '
+      + '“too low” when it misses by more than two Monte Carlo SEs (too high: the test finds effects that are not '
+      + 'there).'),
     h('div', {class: 'table-wrap'}, h('table', {class: 'data size'},
       h('caption', {}, `Rejection rate without effect at level ${num(size.alpha)}`),
       h('thead', {}, h('tr', {}, ['Estimator', 'Inference', 'Replications', 'Size ± MC SE',
