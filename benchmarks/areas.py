@@ -35,8 +35,11 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,11 +129,10 @@ def make_inputs(quick: bool) -> dict[str, Path]:
     return paths
 
 
-def measure(case: str, table, areas: str, scope: str, repeats: int) -> Row:
-    from matcher.pairing.engine import pair_teachers
-    from matcher.policy import Policy
-
-    policy = Policy(areas=areas, scope=scope)
+def _timed(run: Callable[[], Any], repeats: int) -> tuple[Any, list[float], float]:
+    """run() `repeats` times: (the last result, each run's seconds, peak resident memory above the start in MB, NaN
+    where the kernel cannot reset its peak). The previous result is dropped before each run, so the peak is one
+    run's."""
     gc.collect()
     rss0 = _status()["VmRSS"]
     tracked = _reset_peak()
@@ -140,10 +142,19 @@ def measure(case: str, table, areas: str, scope: str, repeats: int) -> Row:
         result = None
         gc.collect()
         t0 = time.perf_counter()
-        result = pair_teachers(table, policy)
+        result = run()
         times.append(time.perf_counter() - t0)
     peak = (_status()["VmHWM"] - rss0) / 1024 if tracked else float("nan")
     assert result is not None
+    return result, times, peak
+
+
+def measure(case: str, table, areas: str, scope: str, repeats: int) -> Row:
+    from matcher.pairing.engine import pair_teachers
+    from matcher.policy import Policy
+
+    policy = Policy(areas=areas, scope=scope)
+    result, times, peak = _timed(lambda: pair_teachers(table, policy), repeats)
     pairs = result.pairs
     row = Row(case, areas, len(table), len(pairs), len({t for p in pairs for t in (p.teacher_a, p.teacher_b)}),
               sum(1 for p in pairs if p.a_helps_b and p.b_helps_a), result.summary["total_value"],
@@ -164,19 +175,7 @@ def measure_pool(table, repeats: int) -> list[Row]:
     rows = []
     for areas in AREAS:
         scoring = build_scoring(table, Policy(areas=areas))
-        gc.collect()
-        rss0 = _status()["VmRSS"]
-        tracked = _reset_peak()
-        times = []
-        help_ = None
-        for _ in range(repeats):
-            help_ = None
-            gc.collect()
-            t0 = time.perf_counter()
-            help_ = scoring.help_units(table.scores, members, members)
-            times.append(time.perf_counter() - t0)
-        peak = (_status()["VmHWM"] - rss0) / 1024 if tracked else float("nan")
-        assert help_ is not None
+        help_, times, peak = _timed(partial(scoring.help_units, table.scores, members, members), repeats)
         np.fill_diagonal(help_, 0)
         useful = (help_ > 0) | (help_.T > 0)
         row = Row(f"one pool of {len(members):,}: help_units", areas, len(members),
