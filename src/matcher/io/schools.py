@@ -18,7 +18,10 @@ from .limits import MAX_ID_LENGTH, check_time
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
             "strengths", "needs")
 OPTIONAL = ("enrollment", "pct_poverty", "pct_ell", "pct_swd", "superintendent", "prior_partners", "new_principal",
-            "accepts_new_principal", "last_network", "years_in_network", "named_schools")
+            "accepts_new_principal", "last_network", "years_in_network", "named_schools", "host_capacity",
+            "years_hosting", "school_type", "criteria_rank")
+# The year-one criteria a school may rank (criteria_rank: "proximity;population;..."), most important first.
+CRITERIA = ("proximity", "population", "superintendent", "worked_together", "named")
 ID_COLUMNS = ("school_id", "district_id", "last_network")  # kept in 200 characters, as every id
 LEVELS = ("early_childhood", "elementary", "middle", "high", "k8", "k12")
 ROLES = ("host", "partner", "either")
@@ -51,6 +54,11 @@ class SchoolTable:
     last_network: np.ndarray | None = None  # last year's network id ("" for none)
     years_in_network: np.ndarray | None = None  # int years already spent in it (0 when not given)
     named_schools: tuple[frozenset[str], ...] | None = None  # schools it asked to work with
+    # Per-school inputs (None when the file has no such column):
+    host_capacity: np.ndarray | None = None  # int: partners it can take as a host (0: blank, the policy's default)
+    years_hosting: np.ndarray | None = None  # int: years it has hosted a network before (0 when blank)
+    school_type: np.ndarray | None = None  # str: e.g. "district", "charter" ("" when blank)
+    criteria_rank: tuple[tuple[str, ...], ...] | None = None  # its ranking of CRITERIA, most important first
     source: str = ""
 
     def __len__(self) -> int:
@@ -226,6 +234,31 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                                         column="years_in_network", value=v))
             elif v:
                 years[i] = int(v)
+    counts = {}
+    for col, least, what in (("host_capacity", 1, "partners it can take as a host, at least 1 (blank for the "
+                                               "policy's default)"),
+                             ("years_hosting", 0, "years it has hosted a network, 0 or more (blank for 0)")):
+        if col not in df:
+            continue
+        raw = text(col)
+        vals = np.zeros(n, dtype=np.int64)
+        for i, v in enumerate(raw):
+            if v and not (v.isascii() and v.isdigit() and len(v) <= 3 and int(v) >= least):
+                problems.append(Problem(name, f"must be a whole number of {what}", row=int(lines[i]), column=col,
+                                        value=v))
+            elif v:
+                vals[i] = int(v)
+        counts[col] = vals
+    ranks = None
+    if "criteria_rank" in df:
+        ranks = tuple(tuple(dict.fromkeys(c.lower() for c in _codes(t))) for t in text("criteria_rank"))
+        for i, got in enumerate(ranks):
+            for c in got:
+                if c not in CRITERIA:
+                    close = difflib.get_close_matches(c, CRITERIA, n=1)
+                    problems.append(Problem(name, "unknown criterion" + (f"; did you mean {close[0]!r}?" if close
+                                                                         else f" (one of {', '.join(CRITERIA)})"),
+                                            row=int(lines[i]), column="criteria_rank", value=c))
     if problems:
         raise InputError(problems.finished())
     return SchoolTable(school_id=sid, name=text("name"), district_id=text("district_id"), level=level,
@@ -235,4 +268,7 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                        pct_ell=shares["pct_ell"], pct_swd=shares["pct_swd"], superintendent=text("superintendent"),
                        prior_partners=prior, new_principal=flags["new_principal"],
                        accepts_new_principal=flags["accepts_new_principal"], last_network=text("last_network"),
-                       years_in_network=years, named_schools=named, source=name)
+                       years_in_network=years, named_schools=named, host_capacity=counts.get("host_capacity"),
+                       years_hosting=counts.get("years_hosting"),
+                       school_type=text("school_type") if "school_type" in df else None, criteria_rank=ranks,
+                       source=name)

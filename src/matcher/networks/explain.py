@@ -77,7 +77,7 @@ def explain_network(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict
         out[h] = (f"host for {lf}: {why_host}; {lf} is one of its strengths"
                   + (f" (also {', '.join(focus_label(o) for o in others)})" if others else "")
                   + f"; {len(net.members)} partner(s) who need {lf}: "
-                  + ", ".join(school_label(t, m) for m in net.members))
+                  + ", ".join(school_label(t, m) for m in net.members) + _host_inputs(t, h))
     else:
         out[h] = (f"peer group on {lf}, a need it shares with " + ", ".join(school_label(t, m) for m in net.members))
     lead, short = school_label(t, h), _short(t, h)
@@ -102,7 +102,32 @@ def explain_network(t: SchoolTable, policy: NetworkPolicy, net: Network) -> dict
         named = t.named_schools or ()
         if named and (t.school_id[h] in named[m] or t.school_id[m] in named[h]):
             text += "; asked to work together"
+        if t.school_type is not None and t.school_type[m] and t.school_type[m] == t.school_type[h]:
+            text += f"; both {t.school_type[m]} schools"
+        if t.criteria_rank is not None and t.criteria_rank[m]:
+            text += f"; it ranked {_ranked(t.criteria_rank[m])}"
         out[m] = text
+    return out
+
+
+_CRITERION_WORDS = {"proximity": "proximity", "population": "a similar student population",
+                    "superintendent": "the same superintendent", "worked_together": "having worked together",
+                    "named": "schools it named"}
+
+
+def _ranked(ranks: tuple[str, ...]) -> str:
+    """"proximity first, then a similar student population" (the first two of a school's ranked criteria)."""
+    words = [_CRITERION_WORDS[c] for c in ranks]
+    return f"{words[0]} first" + (f", then {words[1]}" if len(words) > 1 else "")
+
+
+def _host_inputs(t: SchoolTable, h: int) -> str:
+    """What a host told the program about itself: how many partners it can take, and its years hosting."""
+    out = ""
+    if t.host_capacity is not None and t.host_capacity[h]:
+        out += f"; it can take {int(t.host_capacity[h])} partner(s)"
+    if t.years_hosting is not None and t.years_hosting[h]:
+        out += f"; it has hosted {int(t.years_hosting[h])} year(s) before"
     return out
 
 
@@ -113,7 +138,9 @@ def left_out_reasons(t: SchoolTable, policy: NetworkPolicy, links: Links, networ
     for i in range(len(t)):
         if i in placed:
             continue
-        if policy.mode == "host" and not links.member_ok[i] and not links.leader_ok[i]:
+        if i in links.cannot_lead and not links.member_ok[i]:
+            out[i] = f"applied as host; it {links.cannot_lead[i]}"
+        elif policy.mode == "host" and not links.member_ok[i] and not links.leader_ok[i]:
             out[i] = "applied as host with no strengths or as partner with no needs"
         elif not links.member_ok[i] and links.leader_ok[i]:
             out[i] = ("applied as host; not needed: the partners within reach were better served by other hosts, "

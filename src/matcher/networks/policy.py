@@ -11,7 +11,12 @@ from ..errors import InputError, Problem
 
 Shape = Literal["pair", "triad", "quad", "cohort"]
 SHAPES: dict[str, tuple[int, int]] = {"pair": (1, 1), "triad": (2, 2), "quad": (3, 3), "cohort": (4, 8)}
-Band = Literal["any", "prefer_same", "require_same"]
+# require_same_where_possible (the default): a partner joins only a host that serves one of its grades (a peer: an
+# anchor) whenever any host within the other rules does; one with none may join any host. Then weight_grade points
+# per aligned partner, as prefer_same, which trades alignment against the other weights; require_same makes it a
+# hard rule; align_first is lexicographic and exact: as many schools placed as possible, then as many partners as
+# possible sharing a grade with their host, then the weights (three solves; slower on dense cities).
+Band = Literal["require_same_where_possible", "prefer_same", "require_same", "align_first", "any"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,13 @@ class NetworkPolicy:
     peer_min_size: int = 3
     peer_max_size: int = 4
     require_focus_match: bool = True  # a partner joins only a network whose focus is one of its needs
-    grade_band: Band = "prefer_same"
+    grade_band: Band = "require_same_where_possible"
     max_km: float | None = None
     same_district: bool = False
+    same_school_type: bool = False  # a partner joins only a host of its school_type (blank types match any)
+    # Cohorts of 4 or more partners go to hosts that have hosted at least this many years (the schools file's
+    # years_hosting; the rule holds only when the file has that column; 0 turns it off).
+    cohort_min_years_hosting: int = 1
     avoid: tuple[tuple[str, str], ...] = ()
     # Schools that must stay with last year's network (the schools file's last_network column): each is placed,
     # together with every other applicant of its old network.
@@ -42,6 +51,11 @@ class NetworkPolicy:
     weight_superintendent: float = 0.0
     weight_prior: float = 0.0
     weight_named: float = 0.0  # when either school named the other (the schools file's named_schools)
+    # A school that ranks the year-one criteria (the schools file's criteria_rank) sets its own weights in place of
+    # weight_population, weight_superintendent, weight_prior and weight_named (and gains a proximity bonus): its
+    # k-th criterion of 5 is worth criteria_points x (6 - k) / 5, an unranked one 0; a link counts each of its two
+    # schools' weights half (model.criteria_weights).
+    criteria_points: float = 100.0
     focus_areas: tuple[str, ...] = ()  # a program's own list (default: the bundled taxonomies)
     time_limit_seconds: float = 60.0
     # CP-SAT search threads. 8 on a 2-core machine: its 8-thread portfolio includes the complete LP-based searches
@@ -62,7 +76,8 @@ class NetworkPolicy:
 
 
 _FIELDS = {f.name: f for f in fields(NetworkPolicy)}
-_CHOICES = {"mode": ("host", "peer"), "shape": tuple(SHAPES), "grade_band": ("any", "prefer_same", "require_same"),
+_CHOICES = {"mode": ("host", "peer"), "shape": tuple(SHAPES),
+            "grade_band": ("require_same_where_possible", "prefer_same", "require_same", "align_first", "any"),
             "pods_by": ("grade_band", "none")}
 
 
@@ -79,7 +94,7 @@ def network_policy_from_dict(data: dict[str, Any], source: str = "policy") -> Ne
                                         value=repr(value)))
             else:
                 values[key] = value
-        elif key in ("require_focus_match", "same_district"):
+        elif key in ("require_focus_match", "same_district", "same_school_type"):
             if not isinstance(value, bool):
                 problems.append(Problem(source, "must be true or false", column=key, value=repr(value)))
             else:
@@ -102,6 +117,12 @@ def network_policy_from_dict(data: dict[str, Any], source: str = "policy") -> Ne
                                         value=repr(value)))
             else:
                 values[key] = tuple(value)
+        elif key == "cohort_min_years_hosting":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                problems.append(Problem(source, "must be a whole number of years, 0 or more", column=key,
+                                        value=repr(value)))
+            else:
+                values[key] = value
         elif key in ("min_partners", "max_partners", "host_capacity", "max_networks", "peer_min_size",
                      "peer_max_size", "workers", "max_years"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -41,6 +41,9 @@ def _compatible(t: SchoolTable, policy: NetworkPolicy, a: int, b: int) -> bool:
         return False
     if policy.same_district and t.district_id[a] != t.district_id[b]:
         return False
+    if policy.same_school_type and t.school_type is not None and "" not in (t.school_type[a], t.school_type[b]) \
+            and t.school_type[a] != t.school_type[b]:
+        return False
     overlap = t.grade_min[a] <= t.grade_max[b] and t.grade_min[b] <= t.grade_max[a]
     return bool(overlap) or policy.grade_band != "require_same"
 
@@ -48,13 +51,32 @@ def _compatible(t: SchoolTable, policy: NetworkPolicy, a: int, b: int) -> bool:
 DECODE_MARGIN = 0.5  # seconds kept back from the time limit for decoding and reasons
 
 
+# Above this many candidate links a part is solved with CP-SAT's lighter presolve and LP (measured on generated
+# cities, benchmarks/RESULTS.md: at 400 applicants, 36,000 links, probing took 12 s of a 60 s limit).
+LARGE_MODEL_LINKS = 3_000
+# The share of a part's remaining time each lexicographic level may use (the last one takes what is left).
+LEVEL_SHARE = {1: (1.0,), 2: (0.6, 1.0), 3: (0.6, 0.5, 1.0)}
+
+
 def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float,
-           part: tuple[list[int], list[int]] | None = None) -> tuple[list[tuple[int, list[int], str]], dict]:
-    """One CP-SAT model: of every school and link, or of one part (its schools, its links' indices)."""
+           part: tuple[list[int], list[int]] | None = None, count_only: bool = False
+           ) -> tuple[list[tuple[int, list[int], str]], dict]:
+    """One CP-SAT model: of every school and link, or of one part (its schools, its links' indices).
+
+    With grade_band = "align_first" the objective is lexicographic and solved level by level on one model: the
+    placement points (weight_placed per school placed), then the partners sharing a grade with their host, then
+    every other weight. Each level's value is kept as a constraint for the next, whose search starts from the
+    previous answer (a complete hint). Other bands have one level, the weighted sum. count_only maximizes the
+    number of schools placed (the grade rule's placement cost, measured without the rule)."""
+    deadline = time.perf_counter() + seconds
     m = cp_model.CpModel()
-    lo, hi = (policy.bounds() if policy.mode == "host" else (policy.peer_min_size - 1, policy.peer_max_size - 1))
-    cap = min(policy.capacity(), hi) if policy.mode == "host" else hi
+    lo = policy.bounds()[0] if policy.mode == "host" else policy.peer_min_size - 1
     schools, ks_all = part if part is not None else (list(range(len(t))), list(range(len(links.u))))
+    # A part too large to build and search in time keeps each member's best links; its bounds are then those of
+    # every link (valid, not tight), so the answer states an honest gap instead of a proof.
+    full_bounds = _loose_bounds(policy, links, schools, ks_all) if len(ks_all) > MAX_MODEL_LINKS else None
+    if full_bounds is not None:
+        ks_all = _best_links(links, schools, ks_all)
     inside = set(schools)
     x = {k: m.NewBoolVar(f"x{k}") for k in ks_all}
     leaders = [int(i) for i in np.flatnonzero(links.leader_ok) if int(i) in inside]
@@ -72,7 +94,7 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float,
     for h in leaders:
         m.Add(sum(z[h, f] for f in links.leader_focus[h]) == y[h])  # one focus area per network
         ks = by_v.get(h, [])
-        m.Add(sum(x[k] for k in ks) <= cap * y[h])
+        m.Add(sum(x[k] for k in ks) <= int(links.capacity[h]) * y[h])  # its own capacity, or the shape's
         m.Add(sum(x[k] for k in ks) >= lo * y[h])
     align = []
     for k in ks_all:
@@ -118,32 +140,190 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float,
     if policy.max_networks is not None:
         m.Add(sum(y.values()) <= policy.max_networks)
     bonus = int(round(policy.weight_placed / 2))
-    m.Maximize(sum(int(links.weight[k]) * x[k] for k in ks_all)
-               + sum(int(links.leader_weight[h]) * y[h] for h in leaders) + sum(bonus * a for a in align))
+    placement = ([(int(links.place[k]), x[k]) for k in ks_all] + [(int(links.leader_weight[h]), y[h]) for h in leaders]
+                 + [(bonus, a) for a in align])
+    rest = [(int(links.weight[k] - links.place[k]), x[k]) for k in ks_all]
+    if count_only:
+        levels = [("placed", [(1, v) for v in x.values()] + [(1, v) for v in y.values()])]
+    elif policy.grade_band == "align_first":
+        aligned = [(1, x[k]) for k in ks_all if links.aligned[k]]
+        levels = [("placement", placement)] + ([("aligned_partners", aligned)] if aligned else []) \
+            + [("weights", rest)]
+    else:
+        levels = [("objective", placement + rest)]
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = max(1, policy.workers)
     solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 2  # the LP relaxation proves the small and mid-sized cases quickly
-    status = solver.Solve(m)
-    if status == cp_model.INFEASIBLE:
-        groups = "; ".join(", ".join(school_label(t, i) for i in g) for g in together)
-        raise InfeasibleError("no set of networks satisfies the policy's hard rules" + (
-            f": the schools that must stay with last year's network ({groups}) cannot form one network each under "
-            "the size, focus, distance and grade rules" if together else ""))
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise SolverError(f"CP-SAT found no solution within {policy.time_limit_seconds:g} s "
-                          f"(status {solver.StatusName(status)})")
+    if len(ks_all) <= LARGE_MODEL_LINKS:
+        solver.parameters.linearization_level = 2  # the LP relaxation proves the small and mid-sized cases quickly
+    else:  # dense cities: probing took most of a minute's presolve; the lighter LP finds and proves more in time
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.linearization_level = 1
+    every = [*x.values(), *y.values(), *z.values(), *align]
+    answer: dict[int, int] | None = None
+    found: list[dict[str, Any]] = []
+    if not together:  # the search starts from a greedy answer (no network at all is one too): it always has one
+        answer = {v.Index(): 0 for v in every}
+        slot = {k: i for i, k in enumerate(ks_all)} if align else {}  # align[i] is ks_all[i]'s
+        for h, ks, f in _greedy(t, policy, links, leaders, by_v, ks_all):
+            answer[y[h].Index()] = answer[z[h, f].Index()] = 1
+            for k in ks:
+                answer[x[k].Index()] = 1
+                if align:  # its member needs the network's focus
+                    answer[align[slot[k]].Index()] = int(f in links.focus[k])
+    for i, (name, terms) in enumerate(levels):
+        if answer is not None:
+            m.ClearHints()
+            for v in every:
+                m.AddHint(v, answer[v.Index()])
+        left = max(0.05, deadline - time.perf_counter())
+        solver.parameters.max_time_in_seconds = max(0.05, left * LEVEL_SHARE[len(levels)][i])
+        m.Maximize(sum(c * v for c, v in terms))
+        status = solver.Solve(m)
+        if status == cp_model.INFEASIBLE and answer is None:
+            groups = "; ".join(", ".join(school_label(t, j) for j in g) for g in together)
+            raise InfeasibleError("no set of networks satisfies the policy's hard rules" + (
+                f": the schools that must stay with last year's network ({groups}) cannot form one network each "
+                "under the size, focus, distance and grade rules" if together else ""))
+        solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        if not solved and answer is None:
+            raise SolverError(f"CP-SAT found no solution within {policy.time_limit_seconds:g} s "
+                              f"(status {solver.StatusName(status)})")
+        if solved:  # else a later level ran out of time: the previous level's answer stands, unimproved
+            answer = {v.Index(): solver.Value(v) for v in every}
+        assert answer is not None
+        value = sum(c * answer[v.Index()] for c, v in terms)
+        # without a solution CP-SAT's bound may not be one: every positive term counts, a trivial bound
+        # without an answer CP-SAT's bound may not be one; a pruned part's holds only for the links kept
+        if full_bounds is not None or not solved:
+            full_bounds = full_bounds or _loose_bounds(policy, links, schools, ks_all)
+            bound = full_bounds[name]
+        else:
+            bound = round(solver.BestObjectiveBound())
+        found.append({"level": name, "value": value, "bound": max(value, bound),
+                      "optimal": status == cp_model.OPTIMAL and (full_bounds is None or value >= bound)})
+        if i + 1 < len(levels):
+            m.Add(sum(c * v for c, v in terms) >= value)
+    assert answer is not None
+    for f, (_, terms) in zip(found, levels, strict=False):  # the final answer's value at each level
+        f["value"] = sum(c * answer[v.Index()] for c, v in terms)
+        f["bound"] = max(f["bound"], f["value"])
     nets = []
     for h in leaders:
-        if solver.Value(y[h]):
-            focus = next(f for f in links.leader_focus[h] if solver.Value(z[h, f]))
-            nets.append((h, sorted(int(links.u[k]) for k in by_v.get(h, []) if solver.Value(x[k])), focus))
-    obj, bound = solver.ObjectiveValue(), solver.BestObjectiveBound()
-    info = {"objective": round(obj, 6), "bound": round(bound, 6), "optimal": status == cp_model.OPTIMAL,
-            "gap": 0.0 if status == cp_model.OPTIMAL else round((bound - obj) / max(1.0, abs(bound)), 6),
-            "status": solver.StatusName(status)}
-    return nets, info
+        if answer[y[h].Index()]:
+            focus = next(f for f in links.leader_focus[h] if answer[z[h, f].Index()])
+            nets.append((h, sorted(int(links.u[k]) for k in by_v.get(h, []) if answer[x[k].Index()]), focus))
+    objective = sum(c * answer[v.Index()] for c, v in placement + rest)
+    return nets, _summarise([objective], [found])
+
+
+# The most candidate links one CP-SAT model is built with. Building takes about 0.15 ms a link in Python and the
+# search slows with the links: a 1,800-applicant city has 357,000 (benchmarks/RESULTS.md), which did not reach a
+# first answer in 60 s; a larger part keeps each member's best links (_best_links).
+MAX_MODEL_LINKS = 40_000
+
+
+def _greedy(t: SchoolTable, policy: NetworkPolicy, links: Links, leaders: list[int], by_v: dict[int, list[int]],
+            ks_all: list[int]) -> list[tuple[int, list[int], str]]:
+    """A feasible start for the search: leaders with the most candidate members first, each with the focus most of
+    its free candidates need and its best free members (by weight) up to its capacity, while the hard rules between
+    members (avoid; the peers' pairwise rules) hold. CP-SAT checks the hint and improves on it."""
+    lo = policy.bounds()[0] if policy.mode == "host" else policy.peer_min_size - 1
+    avoid = {frozenset(p) for p in links.avoid}
+    chosen = set(ks_all)
+    used: set[int] = set()
+    out = []
+    for h in sorted(leaders, key=lambda q: (-len(by_v.get(q, [])), q)):
+        if h in used:
+            continue
+        free = sorted((k for k in by_v.get(h, []) if k in chosen and int(links.u[k]) not in used),
+                      key=lambda k: (-int(links.weight[k]), k))
+        best: list[int] = []
+        focus = ""
+        for f in links.leader_focus[h]:
+            picked: list[int] = []
+            for k in free:
+                m = int(links.u[k])
+                if policy.require_focus_match and f not in links.focus[k]:
+                    continue
+                mates = [int(links.u[j]) for j in picked]
+                if any(frozenset((m, o)) in avoid for o in mates) or (
+                        policy.mode == "peer" and not all(_compatible(t, policy, m, o) for o in mates)):
+                    continue
+                picked.append(k)
+                if len(picked) == int(links.capacity[h]):
+                    break
+            if len(picked) > len(best):
+                best, focus = picked, f
+        if len(best) >= max(lo, 1) and (policy.max_networks is None or len(out) < policy.max_networks):
+            out.append((h, best, focus))
+            used |= {h, *(int(links.u[k]) for k in best)}
+    return out
+
+
+def _best_links(links: Links, schools: list[int], ks: list[int]) -> list[int]:
+    """Each member's best links, as many per member as keeps the part within MAX_MODEL_LINKS (at least 8): by
+    weight, links to a leader serving one of its grades first on ties. Members of a stay group keep every link."""
+    k = np.asarray(ks, dtype=np.int64)
+    members = np.unique(links.u[k])
+    per = max(8, MAX_MODEL_LINKS // max(1, len(members)))
+    order = np.lexsort((-links.aligned[k].astype(np.int64), -links.weight[k], links.u[k]))
+    u_sorted = links.u[k][order]
+    rank = np.arange(len(order)) - np.searchsorted(u_sorted, u_sorted, side="left")
+    keep = set(k[order][rank < per].tolist())
+    stay = {s for g in links.together for s in g}
+    keep |= {int(x) for x in k if int(links.u[x]) in stay}
+    return sorted(keep)
+
+
+def _loose_bounds(policy: NetworkPolicy, links: Links, schools: list[int], ks: list[int]) -> dict[str, int]:
+    """Upper bounds of each level over every link of the part: each school placed once, at its best, as a leader or
+    as a member of its best link."""
+    k = np.asarray(ks, dtype=np.int64)
+    n = len(links.leader_ok)
+    u = links.u[k]
+    bonus = 0 if policy.require_focus_match else int(round(policy.weight_placed / 2))
+    fits = np.array([bool(links.focus[j]) for j in k.tolist()], dtype=bool) if bonus else np.zeros(len(k), bool)
+    place = links.place[k] + bonus * fits
+    rest = links.weight[k] - links.place[k]
+
+    def best(values: np.ndarray) -> np.ndarray:
+        out = np.full(n, np.iinfo(np.int64).min // 4, dtype=np.int64)
+        np.maximum.at(out, u, values.astype(np.int64))
+        return out
+
+    inside = np.zeros(n, bool)
+    inside[schools] = True
+    lead = np.where(links.leader_ok & inside, links.leader_weight, 0)
+    member = np.zeros(n, bool)
+    member[u] = True
+    return {"objective": int(np.maximum(0, np.maximum(lead, best(place + rest)))[inside].sum()),
+            "placement": int(np.maximum(0, np.maximum(lead, best(place)))[inside].sum()),
+            "aligned_partners": int(np.unique(u[links.aligned[k]]).size),
+            "weights": int(np.maximum(0, best(rest))[inside & member].sum()),
+            "placed": int(((links.leader_ok & inside) | member)[inside].sum())}
+
+
+def _summarise(objectives: list[int], parts: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """The answer's objective (every weight; with align_first, alignment is a level of its own and no weight) and
+    its proof over the parts: each level's value and bound summed over the parts, optimal when every level of
+    every part was proven, and the gap the largest relative gap of any level. The bound is the objective plus
+    what the placement and weights levels could still gain."""
+    levels: dict[str, dict[str, Any]] = {}
+    for found in parts:
+        for f in found:
+            got = levels.setdefault(f["level"], {"value": 0, "bound": 0, "optimal": True})
+            got["value"] += f["value"]
+            got["bound"] += f["bound"]
+            got["optimal"] &= f["optimal"]
+    objective = float(sum(objectives))
+    optimal = all(f["optimal"] for found in parts for f in found)
+    gap = max((round((v["bound"] - v["value"]) / max(1.0, abs(v["bound"])), 6) for v in levels.values()),
+              default=0.0)
+    room = sum(v["bound"] - v["value"] for k, v in levels.items() if k != "aligned_partners")
+    return {"objective": round(objective, 6), "bound": round(objective + room, 6), "optimal": optimal,
+            "gap": 0.0 if optimal else gap, "status": "OPTIMAL" if optimal else "FEASIBLE",
+            "levels": {k: {"value": v["value"], "bound": v["bound"]} for k, v in levels.items()}}
 
 
 def _parts(t: SchoolTable, policy: NetworkPolicy, links: Links) -> list[tuple[list[int], list[int]]] | None:
@@ -192,25 +372,21 @@ def _parts(t: SchoolTable, policy: NetworkPolicy, links: Links) -> list[tuple[li
 
 
 def _solve_parts(t: SchoolTable, policy: NetworkPolicy, links: Links, parts: list[tuple[list[int], list[int]]],
-                 seconds: float) -> tuple[list[tuple[int, list[int], str]], dict]:
+                 seconds: float, count_only: bool = False) -> tuple[list[tuple[int, list[int], str]], dict]:
     """Each part exactly, smallest first, within one time limit: a part gets the remaining time's share in
     proportion to its size (links and schools), so time a small part does not need goes to the larger ones."""
     deadline = time.perf_counter() + seconds
     sizes = [len(ks) + len(ss) for ss, ks in parts]
     nets: list[tuple[int, list[int], str]] = []
-    objective = bound = 0.0
-    optimal = True
+    objectives, proofs = [], []
     for i, part in enumerate(parts):
         left = max(0.0, deadline - time.perf_counter())
         share = max(0.05, left * sizes[i] / sum(sizes[i:]))
-        got, info = _solve(t, policy, links, share, part)
+        got, info = _solve(t, policy, links, share, part, count_only)
         nets += got
-        objective += info["objective"]
-        bound += info["bound"]
-        optimal &= info["optimal"]
-    gap = 0.0 if optimal else round((bound - objective) / max(1.0, abs(bound)), 6)
-    return nets, {"objective": round(objective, 6), "bound": round(bound, 6), "optimal": optimal, "gap": gap,
-                  "status": "OPTIMAL" if optimal else "FEASIBLE"}
+        objectives.append(info["objective"])
+        proofs.append([{"level": k, **v, "optimal": info["optimal"]} for k, v in info["levels"].items()])
+    return nets, _summarise(objectives, proofs)
 
 
 def form_networks(t: SchoolTable, policy: NetworkPolicy | None = None, *, _split: bool = True) -> NetworkResult:
@@ -227,13 +403,18 @@ def form_networks(t: SchoolTable, policy: NetworkPolicy | None = None, *, _split
     solve_start = time.perf_counter()
     # The whole call stays within the policy's time limit: the solver gets what building the links left.
     seconds = max(0.1, policy.time_limit_seconds - (time.perf_counter() - started) - DECODE_MARGIN)
-    parts = _parts(t, policy, links) if _split else None
-    if parts is not None:
-        nets, info = _solve_parts(t, policy, links, parts, seconds)
-    elif len(t):
-        nets, info = _solve(t, policy, links, seconds)
-    else:
-        nets, info = [], {"objective": 0.0, "bound": 0.0, "optimal": True, "gap": 0.0, "status": "OPTIMAL"}
+    deadline = time.perf_counter() + seconds
+    costed = policy.grade_band == "require_same_where_possible" and links.set_aside > 0
+    nets, info, n_parts = _solve_all(t, policy, links, seconds * (GRADE_RULE_SHARE if costed else 1.0), _split)
+    grade_rule = _grade_rule(links)
+    if costed:  # what the rule cost: the most schools placed without it, in the time left
+        free = build_links(t, policy.replace(grade_band="prefer_same"))
+        spent = time.perf_counter() - solve_start  # the check takes at most as long as the networks took
+        budget = min(max(0.1, deadline - time.perf_counter()), max(GRADE_RULE_MIN_SECONDS, spent))
+        _, without, _ = _solve_all(t, policy, free, budget, _split, True)
+        most = without["levels"].get("placed", {"value": 0, "bound": 0})  # no levels: no part could hold a network
+        grade_rule["placed_without_rule"] = {"value": int(most["value"]), "bound": int(most["bound"]),
+                                             "optimal": without["optimal"]}
     solve_seconds = time.perf_counter() - solve_start
     nets.sort(key=lambda q: t.school_id[q[0]])
     width = max(3, len(str(len(nets))))
@@ -241,12 +422,62 @@ def form_networks(t: SchoolTable, policy: NetworkPolicy | None = None, *, _split
     left = left_out_reasons(t, policy, links, networks)
     placed = sum(1 + len(q.members) for q in networks)
     summary = {"objective": info["objective"], "bound": info["bound"], "optimal": info["optimal"],
-               "gap": info["gap"], "solver_status": info["status"], "n_networks": len(networks),
+               "gap": info["gap"], "solver_status": info["status"], "levels": info["levels"],
+               "n_networks": len(networks),
                "n_schools": len(t), "n_placed": placed, "n_left_out": len(left),
                "n_candidate_links": int(len(links.u)),
-               "n_parts_solved": 1 if parts is None and len(t) else len(parts or []), "mode": policy.mode,
+               "n_parts_solved": n_parts, "mode": policy.mode,
                "shape": policy.shape if policy.mode == "host" else f"peer groups of {policy.peer_min_size} to "
                                                                   f"{policy.peer_max_size}",
+               **network_quality(t, networks, policy.mode), "grade_rule": grade_rule,
                "solve_seconds": round(solve_seconds, 4), "elapsed_seconds": round(time.perf_counter() - started, 4),
                "policy": policy_dict(policy)}
+    if "placed_without_rule" in grade_rule:
+        grade_rule["placement_cost_at_most"] = max(0, grade_rule["placed_without_rule"]["bound"] - placed)
+        grade_rule["placement_cost_proven"] = bool(info["optimal"] and grade_rule["placed_without_rule"]["optimal"])
     return NetworkResult(networks, left, summary, policy, t, links)
+
+
+# With require_same_where_possible, the share of the time limit the networks get when the rule set links aside; the
+# rest measures the rule's placement cost (the most schools placed without it).
+GRADE_RULE_SHARE = 0.75
+GRADE_RULE_MIN_SECONDS = 2.0  # the least that measure gets (when the time limit leaves it), else as long as the solve
+
+
+def _solve_all(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float, split: bool,
+               count_only: bool = False) -> tuple[list[tuple[int, list[int], str]], dict, int]:
+    """Solve every independent part (or one model when split is False or max_networks couples them): the networks,
+    the summary's proof, and how many models were solved."""
+    parts = _parts(t, policy, links) if split else None
+    if parts is not None:
+        return (*_solve_parts(t, policy, links, parts, seconds, count_only), len(parts))
+    if len(t):
+        return (*_solve(t, policy, links, seconds, None, count_only), 1)
+    return [], _summarise([], [[{"level": "placed" if count_only else "objective", "value": 0, "bound": 0,
+                                 "optimal": True}]]), 0
+
+
+def _grade_rule(links: Links) -> dict[str, Any]:
+    """How the grade rule shaped the candidates: members with some candidate leader, those of them with none that
+    serves one of their grades, and the links require_same_where_possible set aside."""
+    n = len(links.leader_ok)
+    any_link = np.bincount(links.u, minlength=n) > 0
+    aligned = np.bincount(links.u[links.aligned], minlength=n) > 0
+    return {"members_with_candidates": int(any_link.sum()),
+            "members_without_aligned_candidate": int((any_link & ~aligned).sum()),
+            "links_set_aside": int(links.set_aside)}
+
+
+def network_quality(t: SchoolTable, networks: tuple[Network, ...] | list[Network], mode: str = "host"
+                    ) -> dict[str, Any]:
+    """What the networks give their members (partners, or peers): how many share a served grade with their host (or
+    peer anchor), and focus coverage, the share of the members' needs that their host has as a strength (peers:
+    that their anchor shares)."""
+    members = [(m, n.leader) for n in networks for m in n.members]
+    aligned = sum(bool(t.grade_min[m] <= t.grade_max[h] and t.grade_min[h] <= t.grade_max[m]) for m, h in members)
+    offers = t.needs if mode == "peer" else t.strengths
+    needs = sum(len(t.needs[m]) for m, _ in members)
+    covered = sum(len(set(t.needs[m]) & set(offers[h])) for m, h in members)
+    return {"n_members": len(members), "n_aligned_members": aligned,
+            "aligned_share": round(aligned / len(members), 6) if members else None,
+            "focus_coverage": round(covered / needs, 6) if needs else None}
