@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-rollouts bench-small-trials bench-exports bench-processes bench-uploads bench-areas serve key postgres chromium samples clean
+.PHONY: demo test test-all install install-test lint bench bench-api bench-networks bench-network-defaults bench-rollouts bench-small-trials bench-exports bench-processes bench-uploads bench-areas serve key postgres chromium samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench-areas: install-test
 bench-networks: install-test
 	$(BIN)/python benchmarks/networks.py
 
+bench-network-defaults: install-test
+	$(BIN)/python benchmarks/network_defaults.py
+
 bench-rollouts: install-test
 	$(BIN)/python benchmarks/rollouts.py
 
@@ -88,6 +91,7 @@ samples: install
 	$(BIN)/matcher synth --schools 14 --mean-size 30 --seed 2014 --out data/samples/teachers.csv \
 		--schools-out data/samples/schools.csv --observations data/samples/observations.csv \
 		--observations data/samples/observations.xlsx
+	$(BIN)/matcher synth --city --schools 190 --seed 15 --out data/samples/city_applicants.csv
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache matcher.db matcher.db-wal matcher.db-shm

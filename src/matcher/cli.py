@@ -80,8 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--schools", type=int, required=True, help="number of schools")
     s.add_argument("--mean-size", type=float, default=39.0, help="mean teachers per school")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True, help="teacher CSV to write")
+    s.add_argument("--out", required=True, help="teacher CSV to write (with --city: the applicants' schools CSV)")
     s.add_argument("--schools-out", help="schools CSV to write too")
+    s.add_argument("--city", action="store_true",
+                   help="write a city's network applicants instead: --schools schools in one metro area, with "
+                        "host_capacity, years_hosting, school_type and criteria_rank (matcher networks' input)")
     s.add_argument("--observations", action="append", default=[], metavar="PATH",
                    help="also write the district as an observation-level export (.csv or .xlsx): one row per "
                         "classroom observation, labelled headers, names, dates, observers (repeatable)")
@@ -118,8 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     k = sub.add_parser("keys", help="API keys: create (printed once, stored hashed), list, revoke")
     ks = k.add_subparsers(dest="keys_command", required=True)
     kc = ks.add_parser("create", help="print a new key alone on stdout")
-    kc.add_argument("--role", required=True, choices=["state", "principal", "researcher"])
+    kc.add_argument("--role", required=True, choices=["state", "principal", "researcher", "facilitator"])
     kc.add_argument("--school", action="append", default=[], help="a school a principal key may see (repeat)")
+    kc.add_argument("--facilitator", action="append", default=[],
+                    help="a facilitator id (as in the facilitators file) a facilitator key stands for (repeat): it "
+                         "sees the school networks assigned to it")
     kc.add_argument("--label", default="", help="who holds the key, for listings")
     ks.add_parser("list", help="list keys (never the keys themselves)")
     kr = ks.add_parser("revoke", help="revoke a key by its id (the part after mk_)")
@@ -278,6 +284,15 @@ def _synth(args: argparse.Namespace) -> int:
     if args.schools < 1 or args.mean_size <= 0:
         raise InputError([Problem("command line", "need --schools >= 1 and --mean-size > 0",
                                   column="--schools", value=str(args.schools))])
+    if args.city:
+        from .synth_city import MAX_APPLICANTS, write_city
+
+        if args.schools > MAX_APPLICANTS or args.schools_out or args.observations:
+            raise InputError([Problem("command line", f"--city writes one schools file of at most "
+                                                      f"{MAX_APPLICANTS:,} schools to --out (no --schools-out or "
+                                                      "--observations)", column="--city")])
+        print(f"wrote {write_city(args.out, args.schools, args.seed)} applicant schools to {args.out}")
+        return EXIT_OK
     bad = [p for p in args.observations if Path(p).suffix.lower() not in (".csv", ".xlsx")]
     if bad:
         raise InputError([Problem("command line", "an observation export is written as .csv or .xlsx",
@@ -323,8 +338,25 @@ def _networks(args: argparse.Namespace) -> int:
         proof = "optimal" if s["optimal"] else f"within {100 * s['gap']:.2f}% of optimal (time limit)"
         print(f"{s['n_networks']} networks, {s['n_placed']} of {s['n_schools']} schools placed, "
               f"{s['n_left_out']} left out; objective {s['objective']:g} ({proof}); {s['solve_seconds']:.2f} s")
-        print(f"wrote {out}/networks.csv, unassigned.csv, summary.json")
+        if s["n_members"]:
+            role = "partners" if policy.mode == "host" else "peers"
+            print(f"{s['n_aligned_members']} of {s['n_members']} {role} ({100 * s['aligned_share']:.0f}%) share a "
+                  f"grade with their {'host' if policy.mode == 'host' else 'group'}; focus coverage "
+                  f"{100 * s['focus_coverage']:.0f}% of their needs" + _grade_cost(s["grade_rule"]))
+        extra = ", facilitators.csv" if assigned is not None else ""
+        print(f"wrote {out}/networks.csv, unassigned.csv, summary.json{extra}; "
+              f"{out}/networks/ with {len(result.networks)} network page{'' if len(result.networks) == 1 else 's'} "
+              "and index.html")
     return EXIT_OK
+
+
+def _grade_cost(rule: dict) -> str:
+    """"; the grade rule cost at most 3 placements (proven)" when the summary measured it."""
+    if "placement_cost_at_most" not in rule:
+        return ""
+    n = rule["placement_cost_at_most"]
+    return (f"; the grade rule cost {'' if rule['placement_cost_proven'] else 'at most '}{n} placement"
+            f"{'' if n == 1 else 's'}" + ("" if rule["placement_cost_proven"] else " (proven bound)"))
 
 
 def _teams(args: argparse.Namespace) -> int:
@@ -372,11 +404,12 @@ def _keys(args: argparse.Namespace) -> int:
     engine = open_engine(args.database_url)
     upgrade(engine)
     if args.keys_command == "create":
-        print(create_key(engine, args.role, args.school, args.label))
+        print(create_key(engine, args.role, args.school, args.label, args.facilitator))
     elif args.keys_command == "list":
         for k in list_keys(engine):
             state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
-            print(f"{k['id']}\t{k['role']}\t{';'.join(k['schools'])}\t{state}\t{k['label']}")
+            scope = k["facilitators"] if k["role"] == "facilitator" else k["schools"]  # its schools or facilitators
+            print(f"{k['id']}\t{k['role']}\t{';'.join(scope)}\t{state}\t{k['label']}")
     elif not revoke_key(engine, args.key_id):
         print(f"error: no active key {args.key_id!r}", file=sys.stderr)
         return EXIT_FAILURE

@@ -22,10 +22,29 @@ class Facilitators:
     latitude: np.ndarray
     longitude: np.ndarray
     caseload: np.ndarray  # int: networks each may carry
+    name: np.ndarray  # str: "" when blank or when the file has no name column
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """One network's facilitator and their travel to its host: a row of facilitators.csv."""
+
+    facilitator_id: str
+    network_id: str
+    km_to_host: float
+    facilitator_name: str = ""  # "" when the facilitators file gives no name
+
+    @property
+    def label(self) -> str:
+        """"Ana Ruiz (F1)", or the id alone when there is no name."""
+        return f"{self.facilitator_name} ({self.facilitator_id})" if self.facilitator_name else self.facilitator_id
+
+
+MAX_CASELOAD = 1_000  # networks one facilitator may carry (a larger number would only overflow)
 
 
 def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitators:
-    """facilitator_id, latitude, longitude[, caseload] (one row per facilitator)."""
+    """facilitator_id, latitude, longitude[, caseload][, name] (one row per facilitator)."""
     name = str(path)
     problems: list[Problem] = []
     df = _read_csv(Path(path), problems, ("latitude", "longitude", "caseload"))
@@ -51,18 +70,22 @@ def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitato
     if "caseload" in df:
         load, bad = _numbers(df, "caseload")
         load = np.where(np.isnan(load) & ~bad, default_caseload, load)
-        for i in np.flatnonzero(bad | ~(load >= 1) | (load != np.floor(load))):
-            problems.append(Problem(name, "must be a whole number of networks, at least 1", row=int(lines[i]),
+        for i in np.flatnonzero(bad | ~((load >= 1) & (load <= MAX_CASELOAD)) | (load != np.floor(load))):
+            problems.append(Problem(name, f"must be a whole number of networks, from 1 to {MAX_CASELOAD:,}",
+                                    row=int(lines[i]),
                                     column="caseload", value=_cell(df, "caseload", i)))
     else:
         load = np.full(len(df), default_caseload, dtype=float)
     if problems:
         raise InputError(problems)
-    return Facilitators(ids, coords["latitude"], coords["longitude"], np.nan_to_num(load).astype(np.int64))
+    names = np.asarray([str(v).strip() for v in df["name"].fillna("")] if "name" in df else [""] * len(df),
+                       dtype=object)
+    return Facilitators(ids, coords["latitude"], coords["longitude"], np.nan_to_num(load).astype(np.int64), names)
 
 
-def assign_facilitators(result: NetworkResult, fac: Facilitators) -> list[tuple[str, str, float]]:
-    """(facilitator_id, network_id, km to the host) for every network, with the least total km."""
+def assign_facilitators(result: NetworkResult, fac: Facilitators) -> list[Assigned]:
+    """Every network's facilitator (with the km to its host), with the least total km; by facilitator, then
+    network."""
     nets = result.networks
     if not nets:
         return []
@@ -71,9 +94,11 @@ def assign_facilitators(result: NetworkResult, fac: Facilitators) -> list[tuple[
                               "(raise caseloads or add facilitators)")
     t = result.schools
     hosts = np.array([n.leader for n in nets])
-    slots = np.repeat(np.arange(len(fac.facilitator_id)), fac.caseload)
+    # a caseload above the number of networks changes nothing: capping it keeps the matrix at networks^2 per person
+    slots = np.repeat(np.arange(len(fac.facilitator_id)), np.minimum(fac.caseload, len(nets)))
     km = haversine_km(t.latitude[hosts][:, None], t.longitude[hosts][:, None], fac.latitude[slots][None, :],
                       fac.longitude[slots][None, :])
     rows, cols = linear_sum_assignment(km)
-    return sorted((str(fac.facilitator_id[slots[c]]), nets[r].network_id, round(float(km[r, c]), 3))
-                  for r, c in zip(rows, cols, strict=True))
+    out = [Assigned(str(fac.facilitator_id[slots[c]]), nets[r].network_id, round(float(km[r, c]), 3),
+                    str(fac.name[slots[c]])) for r, c in zip(rows, cols, strict=True)]
+    return sorted(out, key=lambda a: (a.facilitator_id, a.network_id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 
@@ -27,30 +27,18 @@ from ..pairing.explain import label
 from ..pairing.model import build_scoring
 from ..pairing.result import Pair
 from ..policy import Policy
+from .html import PRINT_CSS, and_list, document
 from .wording import value_counts
 
 # The page's only style block. It is constant (nothing from the input), so a content security policy may allow it
 # by its hash where the page is shown from a blob: address of the web page.
-CSS = """
-*{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2733;line-height:1.4;margin:2rem auto;
-max-width:44rem;padding:0 1rem;overflow-wrap:anywhere}
-header{border-bottom:2px solid #2f6f8f;margin-bottom:.8rem;padding-bottom:.5rem}
-.kicker{color:#2f6f8f;font-weight:600;font-size:.85rem;letter-spacing:.02em;margin:0}
-h1{font-size:1.6rem;margin:.15rem 0 .3rem}
-h2{font-size:1.05rem;margin:1rem 0 .3rem;color:#1f4f66}
-p{margin:.3rem 0}ul,ol{margin:.3rem 0;padding-left:1.3rem}li{margin:.2rem 0}
-.lede{color:#3a4856}
+CSS = PRINT_CSS + """
 .tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:0 1.2rem;align-items:start}
 .scores{border-collapse:collapse;margin:.3rem 0;font-size:.85rem;width:100%}
 .scores td,.scores th{padding:.05rem .5rem;text-align:left;border-bottom:1px solid #e1e7ee}
 .write{display:flex;gap:1rem;margin-top:.8rem}.write p{flex:1;border-bottom:1px dotted #8a98a8;padding-top:1.1rem;
 margin:0;color:#566;font-size:.85rem}
-footer{margin-top:1rem;color:#566;font-size:.8rem;border-top:1px solid #e1e7ee;padding-top:.4rem}
-@page{margin:12mm 14mm}
-@media print{body{margin:0;max-width:none;padding:0;font-size:9.5pt;line-height:1.3}h1{font-size:16pt}
-h2{font-size:11pt;margin:.7rem 0 .2rem}.scores{font-size:8.5pt}.write p{padding-top:.8rem}
-header{break-after:avoid}section{break-inside:avoid}}
+@media print{.scores{font-size:8.5pt}.write p{padding-top:.8rem}}
 """
 
 # The CSP source that allows exactly that block: the web page opens a handout from a blob: address, which inherits
@@ -88,12 +76,6 @@ def cli_link(school_id: str, pair: Pair) -> str:
 
 
 LinkBuilder = Callable[[str, Pair], str]
-
-
-def _and(items: Sequence[str]) -> str:
-    if len(items) <= 2:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 class Handouts:
@@ -138,11 +120,11 @@ class Handouts:
         for a pair across schools, whose two principals each see the page: a teacher's areas beyond the pair's
         are their own school's business)."""
         if helps:
-            return f"{who} brings strength in {_and([label(x) for x in helps])}"
+            return f"{who} brings strength in {and_list([label(x) for x in helps])}"
         own, strong = self._own_areas(teacher_id, refining) if not across else ([], False)
         if own:
             what = "strength" if strong else "their own practice"
-            return f"{who} brings {what} in {_and([label(x) for x in own])}"
+            return f"{who} brings {what} in {and_list([label(x) for x in own])}"
         return f"{who} brings a fresh view and a classroom to visit"
 
     def _score(self, teacher_id: str, ind: str) -> str:
@@ -219,14 +201,12 @@ class Handouts:
             "needs adjusting.</li></ol>"
             "<div class=write><p>Our goal:</p><p>Meeting and visit dates:</p></div>")
         scores = self._scores_table(pair, school_id, (a, b)) if self.scores else ""
-        return (
-            "<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>Partnership: {both}</title><style>{CSS}</style></head><body>"
+        return document(
+            f"Partnership: {both}", CSS,
             f"<header><p class=kicker>{kicker}</p><h1>{both}</h1>"
             "<p class=lede>You are paired so that each of you can learn from the other: reinforcing what you do "
             "well, and refining what you are working on.</p></header>"
             f"<section><h2>What each of you brings</h2>{where}{brings}{together}</section>{scores}"
             f"<section>{focus}</section><section>{steps}</section>"
             "<footer>A suggestion from your school's partnership program, for the two of you; taking part is "
-            "voluntary.</footer></body></html>\n")
+            "voluntary.</footer>")

@@ -14,6 +14,7 @@ from ..io.table import TeacherTable
 from ..pairing.explain import label
 from ..pairing.result import Pair, PairingResult, Unmatched
 from .handouts import LinkBuilder, cli_link
+from .html import document
 from .wording import areas_rule, value_counts
 
 _CSS = """
@@ -100,14 +101,12 @@ def render_school(result: PairingResult, school_id: str, pairs: list[Pair], unma
                                                          if u.teacher_id in t.index]
     several = (f" A score is the {t.aggregate} of the teacher's observations of that indicator; where there was "
                "more than one, their number is shown.") if own and t.n_obs[own].max() > 1 else ""
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>Suggested pairs: {school}</title><style>{_CSS}</style></head><body>"
+    return document(
+        f"Suggested pairs: {school}", _CSS,
         f"<h1>Suggested teacher pairs for {school}</h1>"
         f"<p class=meta>{n_teachers} teachers, {len(pairs)} suggested pairs ({mode}). Rubric: "
         f"{escape(str(s.get('rubric')))}; "
         f"{escape(areas_rule(result.policy, s.get('weak_below'), s.get('strong_at_least')))}.{several} "
         "Pairs are suggestions "
         "for you to review; participation is voluntary.</p>"
-        + "".join(cards) + left + "</body></html>\n")
+        + "".join(cards) + left)
