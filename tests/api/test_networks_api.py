@@ -1,6 +1,6 @@
 """School networks over HTTP: the CLI's networks, stored as revisions; re-forming one network keeps the others;
-an outdated revision gets 409; only state keys; every school named beside its id, also in revisions stored before
-names were."""
+an outdated revision gets 409; only state keys change them (who reads what: test_network_access.py); every school
+named beside its id, also in revisions stored before names were."""
 
 from __future__ import annotations
 
@@ -104,7 +104,10 @@ def test_bad_files_policies_and_roles(api: Api, tmp_path: Path) -> None:
     for who in ("principal", "researcher"):
         assert _create(api, who=who).status_code == 403
     made = _create(api).json()
-    assert api.client.get(f"/v1/networks/{made['id']}", headers=api.headers("principal")).status_code == 403
+    # Reading is scoped, not refused (tests/api/test_network_access.py): a principal key reads what holds its school.
+    assert api.client.get(f"/v1/networks/{made['id']}", headers=api.headers("researcher")).status_code == 403
+    mine = api.client.get(f"/v1/networks/{made['id']}", headers=api.headers("principal"))
+    assert mine.status_code == 200 and set(mine.json()["school_names"]) >= {"S0001"}
     assert api.client.get(f"/v1/networks/{made['id']}").status_code == 401
     assert api.client.get("/v1/networks/nope", headers=api.headers("state")).status_code == 404
 

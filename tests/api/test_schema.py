@@ -38,11 +38,11 @@ MAX_EXAMPLES = 30  # per operation and backend
 # Tokens for real ids (letters and underscores: URL quoting of generated path parameters leaves them alone).
 DATASET, PAIRING, SCHOOL = "REAL_dataset", "REAL_pairing", "REAL_school"
 TINY_DATASET, TINY_RUN = "REAL_tiny_dataset", "REAL_tiny_run"
-NETWORKS = "REAL_networks"
+NETWORKS, NETWORK = "REAL_networks", "REAL_network"  # a network run, and its first network's id
 ROLLOUT, ROLLOUT_FILE = "REAL_rollout", "REAL_file_name"
 PAIR = "REAL_pair"  # a pair's handout key in PAIRING's SCHOOL
 PATH_TOKENS = {"dataset_id": DATASET, "pairing_id": PAIRING, "school_id": SCHOOL, "network_run_id": NETWORKS,
-               "rollout_id": ROLLOUT, "file_name": ROLLOUT_FILE, "pair": PAIR}
+               "network_id": NETWORK, "rollout_id": ROLLOUT, "file_name": ROLLOUT_FILE, "pair": PAIR}
 # A rollout small enough to finish in a moment, with every output file (a power curve too).
 TINY_ROLLOUT = {"population": {"synthetic": {"schools": 4, "mean_size": 8, "seed": 1}},
                 "simulation": {"replications": 4}, "power_curve": {"values": [0.0, 0.2], "replications": 2}}
@@ -110,6 +110,10 @@ def before_add_examples(context: Any, examples: list[Any]) -> None:
         examples += [op.Case(path_parameters={"rollout_id": ROLLOUT, "file_name": n}) for n in (
             "assignment.csv", "balance.csv", "replications.csv", "summary.json", "power_curve.csv",
             "power_curve.png", "nope.csv", NUL)]
+    if _is(context, "POST", "/v1/networks/{network_run_id}/facilitators"):
+        fac = b"facilitator_id,name,latitude,longitude\nF1,Ana,35.2,-89.5\nF2,=cmd,35.3,-89.4\n"
+        examples += [op.Case(path_parameters=path, body={"file": fac, "revision": r}, media_type="multipart/form-data")
+                     for r in (0, 5)]
     if _is(context, "GET", "/v1/audit"):
         examples += [op.Case(query={"target": f"pairing/{PAIRING}", "limit": 5}), op.Case(query={"target": NUL})]
     json_bodies: list[dict[str, Any] | bytes] = []
@@ -206,13 +210,16 @@ def seeded(request: pytest.FixtureRequest, make_database: Any) -> Seeded:
         with (SAMPLES / "schools.csv").open("rb") as fh:
             r = client.post("/v1/networks", files={"file": ("schools.csv", fh, "text/csv")}, headers=headers)
         assert r.status_code == 201, r.text
-        networks = r.json()["id"]
+        networks, network = r.json()["id"], r.json()["networks"][0]["network_id"]
         rollout = _rollout(client, headers)
     return Seeded(app, key, {DATASET: dataset, PAIRING: run, SCHOOL: "S0001", TINY_DATASET: tiny,
-                             TINY_RUN: tiny_run, NETWORKS: networks, ROLLOUT: rollout,
+                             TINY_RUN: tiny_run, NETWORKS: networks, NETWORK: network, ROLLOUT: rollout,
                              ROLLOUT_FILE: "power_curve.png", PAIR: pair})
 
 
+# About 2 minutes for every route on both backends: past the default suite's 10-minute budget since issue 15's
+# routes, so it runs with `make test-all` (-m "slow or not slow"); each route's own tests stay in the default suite.
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])

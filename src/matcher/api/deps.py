@@ -72,7 +72,10 @@ def require(caller: Caller, *roles: str) -> None:
 
 
 def check_dataset(conn: Connection, caller: Caller, dataset: Any) -> None:
-    """state: every dataset; researcher: synthetic ones only; principal: those holding one of its schools."""
+    """state: every dataset; researcher: synthetic ones only; principal: those holding one of its schools;
+    facilitator: none (it sees the school networks assigned to it, never teachers' scores)."""
+    if caller.role == "facilitator":
+        raise Forbidden("facilitator keys see the school networks assigned to them, never pairing data")
     if caller.role == "researcher" and dataset.kind != "synthetic":
         raise Forbidden("researcher keys see synthetic datasets only, never uploaded teacher scores")
     if caller.role == "principal" and not repo.dataset_schools_of(conn, dataset.id, caller.schools):
@@ -90,5 +93,8 @@ def check_school(conn: Connection, caller: Caller, dataset: Any, ref: str) -> st
 
 
 def school_scope(caller: Caller) -> frozenset[str] | None:
-    """The schools a listing may show: a principal's own, or all (None)."""
+    """The schools a pairing or dataset listing may show: a principal's own, none for a facilitator (networks
+    only), or all (None)."""
+    if caller.role == "facilitator":
+        return frozenset()
     return caller.schools if caller.role == "principal" else None

@@ -328,17 +328,31 @@ class NetworkOut(BaseModel):
     schools: list[NetworkSchoolOut]
 
 
+class NetworkFacilitatorOut(BaseModel):
+    facilitator_id: str
+    facilitator_name: str = Field(description="from the facilitators file (\"\" when it gives none)")
+    network_id: str
+    km_to_host: float = Field(description="km from the facilitator to the network's host (or first school)")
+
+
 class NetworkRunOut(BaseModel):
     id: Id
     name: str
     revision: int
     latest_revision: int
-    policy: dict[str, Any]
-    summary: dict[str, Any]
-    networks: list[NetworkOut]
-    left_out: dict[str, str] = Field(description="school_id -> why it is in no network")
-    school_names: dict[str, str] = Field(description="school_id -> name, for every school of this revision "
-                                                     "(in a network or left out)")
+    policy: dict[str, Any] = Field(description="the run's policy (for a principal or facilitator key, `avoid` and "
+                                               "`stay` name only schools it sees)")
+    summary: dict[str, Any] = Field(description="the revision's counts (of every network) and solve details")
+    networks: list[NetworkOut] = Field(description="every network (state keys); a principal key: those holding one "
+                                                   "of its schools, with all their schools; a facilitator key: those "
+                                                   "assigned to it")
+    left_out: dict[str, str] = Field(description="school_id -> why it is in no network (a principal key: its own "
+                                                 "schools; a facilitator key: none)")
+    school_names: dict[str, str] = Field(description="school_id -> name, for every school of this revision the key "
+                                                     "sees (in a network or left out)")
+    facilitators: list[NetworkFacilitatorOut] | None = Field(
+        None, description="each network's facilitator at this revision (of the networks shown), by facilitator; "
+                          "null when none were assigned")
     created_at: datetime
     created_by: str
 

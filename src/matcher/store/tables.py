@@ -53,6 +53,8 @@ api_keys = Table(
     Column("label", String(200), nullable=False, server_default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    # A facilitator key's facilitator ids (migration 0006); NULL for keys made before, which name none.
+    Column("facilitators", NULLABLE_JSON),
 )
 
 datasets = Table(
@@ -156,6 +158,10 @@ network_runs = Table(
     Column("schools_csv", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(16), ForeignKey("api_keys.id"), nullable=False),
+    # The facilitators file last assigned from and its default caseload (migration 0006): a re-formed revision is
+    # assigned again from it. NULL until facilitators are assigned.
+    Column("facilitators_csv", Text),
+    Column("facilitators_caseload", Integer),
 )
 
 network_revisions = Table(
@@ -168,6 +174,8 @@ network_revisions = Table(
     Column("networks", JSON, nullable=False),
     Column("left_out", JSON, nullable=False),
     Column("summary", JSON, nullable=False),
+    # [{facilitator_id, facilitator_name, network_id, km_to_host}] (migration 0006); NULL when none was assigned.
+    Column("facilitators", NULLABLE_JSON),
 )
 
 # Rollout simulations (migration 0003): the design as checked, then the job's summary, the tables a page draws

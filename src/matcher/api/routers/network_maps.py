@@ -1,5 +1,7 @@
-"""School-network runs for the web page (state keys): the list of runs, and each run's schools with their
-coordinates and applications, to draw hosts and partners on a map."""
+"""School-network runs for the web page: the list of runs, and each run's schools with their coordinates and
+applications, to draw hosts and partners on a map. State keys see every run and school; a principal key the runs
+where one of its schools is in a network or left out (in the newest revision), and the schools of those networks
+and its own; a facilitator key the runs where a network is assigned to it, and the schools of those networks."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pydantic import BaseModel, Field
 from ...service import network_index as svc
 from ..deps import CallerDep, EngineDep, require
 from ..errors import RESPONSES
+from .networks import READERS
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"], responses=RESPONSES)
 
@@ -41,6 +44,9 @@ class NetworkSchool(BaseModel):
     applied_as: str
     strengths: list[str]
     needs: list[str]
+    grade_min: str = Field("", description="as the schools file gives it: PK, K or 1 to 12")
+    grade_max: str = ""
+    school_type: str = Field("", description="the schools file's school_type, \"\" when not given")
 
 
 class NetworkSchoolList(BaseModel):
@@ -50,17 +56,19 @@ class NetworkSchoolList(BaseModel):
 
 @router.get("", response_model=NetworkRunList)
 def list_network_runs(caller: CallerDep, engine: EngineDep) -> NetworkRunList:
-    """Every network run, newest first, with its newest revision's counts."""
-    require(caller, "state")
+    """Every network run the key sees something of, newest first, with its newest revision's counts (of every
+    network: they are aggregates)."""
+    require(caller, *READERS)
     with engine.connect() as conn:
-        return NetworkRunList(network_runs=[NetworkRunRow(**r) for r in svc.list_runs(conn)])
+        return NetworkRunList(network_runs=[NetworkRunRow(**r) for r in svc.list_runs(conn, caller)])
 
 
 @router.get("/{network_run_id}/schools", response_model=NetworkSchoolList)
 def network_schools(network_run_id: str, caller: CallerDep, engine: EngineDep) -> NetworkSchoolList:
     """The schools of the file the run was formed from: name, district, coordinates, what each applied as, its
-    strengths and needs."""
-    require(caller, "state")
+    strengths and needs (a principal or facilitator key: the schools of the networks it sees in the newest
+    revision, and a principal's own left-out schools)."""
+    require(caller, *READERS)
     with engine.connect() as conn:
-        rows = svc.schools(conn, network_run_id)
+        rows = svc.schools(conn, network_run_id, caller)
     return NetworkSchoolList(network_run_id=network_run_id, schools=[NetworkSchool(**r) for r in rows])
