@@ -92,7 +92,10 @@ def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
             "principal2": create_key(engine, "principal", ["S0002", "S0003"]),
             # A school of its own for the tests that upload small files of hostile or missing names.
             "principal9": create_key(engine, "principal", [MARKUP_SCHOOL]),
-            "principal_odd": create_key(engine, "principal", [ODD_SCHOOL])}
+            "principal_odd": create_key(engine, "principal", [ODD_SCHOOL]),
+            # School networks (test_networks_web.py): the principal of the sample's host S0003, and facilitator F01.
+            "principal_host": create_key(engine, "principal", ["S0003"], label="Madison Ridge"),
+            "facilitator": create_key(engine, "facilitator", facilitators=["F01"], label="Ana Ruiz")}
     engine.dispose()
     server = Server(url, folder / "server.log")
     failure: list[BaseException] = []

@@ -4,6 +4,8 @@ package (no build step, nothing fetched from the internet), served at / by the A
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from os import PathLike
 from pathlib import Path
@@ -14,17 +16,21 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from ..networks.pages import CSS as NETWORK_CSS
 from ..report.handouts import CSS_HASH
+
+# A school network's printable page has a style block of its own (constant too), shown the same way.
+NETWORK_CSS_HASH = f"'sha256-{base64.b64encode(hashlib.sha256(NETWORK_CSS.encode('utf-8')).digest()).decode()}'"
 
 STATIC = Path(__file__).parent / "static"
 
 # Only our own files: no scripts, styles, fonts or images from elsewhere (the page must work offline, and injected
-# markup could not load anything even if some slipped through); no framing, no referrer with ids in the hash. The one
-# inline style allowed, by its hash, is a pair handout's: the page shows handouts from blob: addresses, which inherit
-# this policy.
+# markup could not load anything even if some slipped through); no framing, no referrer with ids in the hash. The
+# inline styles allowed, by their hashes, are a pair handout's and a school network's page: the page shows them from
+# blob: addresses, which inherit this policy.
 HEADERS = {
-    "Content-Security-Policy": f"default-src 'self'; script-src 'self'; style-src 'self' {CSS_HASH}; "
-                               "img-src 'self' blob:; "
+    "Content-Security-Policy": f"default-src 'self'; script-src 'self'; "
+                               f"style-src 'self' {CSS_HASH} {NETWORK_CSS_HASH}; img-src 'self' blob:; "
                                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",

@@ -1,19 +1,20 @@
 // The page's shell: sign-in, the header and its navigation, and a hash router that hands each address to the view
 // module that owns it. Views live in views/*.js; each exports
 //   routes: [{pattern: RegExp on the path after '#', roles: [...], render(ctx, ...decodedGroups)}]
-//   nav (optional): {label, href, roles, active: RegExp}
+//   nav (optional): {label, href, roles, active: RegExp}, or a list of them (one label per role)
 // so a new view is one more module in MODULES below.
 
 import {ApiError, makeApi} from './api.js';
 import {clear, h, named} from './dom.js';
 import {errorBox, problemsTable} from './ui.js';
 import * as home from './views/home.js';
+import * as mynetworks from './views/mynetworks.js';
 import * as networks from './views/networks.js';
 import * as rollouts from './views/rollouts.js';
 import * as runs from './views/runs.js';
 import * as school from './views/school.js';
 
-const MODULES = [home, school, runs, networks, rollouts];
+const MODULES = [home, school, runs, networks, mynetworks, rollouts];
 
 // The key is kept in sessionStorage: it survives a reload of this tab, but it is gone when the tab closes and no
 // other tab or later user of a shared office computer can read it (localStorage would keep it on disk for good).
@@ -61,13 +62,15 @@ function renderHeader() {
     return;
   }
   const here = path();
-  const links = MODULES.map((m) => m.nav).filter((n) => n && n.roles.includes(me.role)).map((n) => {
+  const links = MODULES.flatMap((m) => [].concat(m.nav || [])).filter((n) => n.roles.includes(me.role)).map((n) => {
     const current = n.active ? n.active.test(here) : here === n.href.slice(1);
     return h('a', {href: n.href, 'aria-current': current ? 'page' : null}, n.label);
   });
   nav.replaceChildren(...links);
   const names = me.school_names || {};
-  const scope = me.role === 'principal' ? ` · ${me.schools.map((sid) => named(names[sid], sid)).join(', ')}` : '';
+  // A principal by their schools, a facilitator by the facilitator ids the key stands for.
+  const scope = me.role === 'principal' ? ` · ${me.schools.map((sid) => named(names[sid], sid)).join(', ')}`
+    : me.role === 'facilitator' && (me.facilitators || []).length ? ` · ${me.facilitators.join(', ')}` : '';
   who.replaceChildren(h('span', {class: 'role'}, `Signed in: ${me.role}${scope}`),
     h('button', {type: 'button', class: 'quiet', onclick: () => signOut('You are signed out.')}, 'Sign out'));
 }
@@ -120,8 +123,9 @@ function failed(err) {
   }
   const title = err.status === 403 ? 'No access' : err.status === 404 ? 'Not found' : 'Could not load this page';
   const advice = err.status === 403
-    ? 'Your key does not give access to this page. A principal sees only their own school; ask the state office '
-      + 'if you need another one.'
+    ? `Your key does not give access to this page. ${me && me.role === 'facilitator'
+      ? 'A facilitator sees only the networks they facilitate' : 'A principal sees only their own school'}; ask the `
+      + 'state office if you need another one.'
     : err.status === 404 ? 'It may have been removed, or the address is wrong.' : '';
   const said = String((err.body && err.body.message) || err.message || err);
   clear(main, h('h1', {tabindex: '-1'}, title),

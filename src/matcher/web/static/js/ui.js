@@ -99,3 +99,17 @@ export function actionButton(label, action, attrs = {}) {
   });
   return b;
 }
+
+/**
+ * What a page says when someone else saved a change first (the API's 409 with its current revision): the change was
+ * not applied, nothing was overwritten, and a button reloads. Returns {element, button} (the caller moves the focus).
+ */
+export function staleAlert({title, current, shown, advice, reloadLabel, onReload}) {
+  const button = h('button', {type: 'button', class: 'primary', onclick: onReload}, reloadLabel);
+  const element = h('div', {class: 'error stale', role: 'alert'},
+    h('p', {class: 'error-title'}, title),
+    h('p', {}, `Someone saved revision ${current ?? 'newer'} meanwhile; this page shows revision ${shown}. `
+      + 'Your changes were not applied and nothing was overwritten.'),
+    h('p', {}, advice), button);
+  return {element, button};
+}

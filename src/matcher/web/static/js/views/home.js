@@ -1,5 +1,5 @@
 // The start page: a principal lands on their school in the newest finished run; the state office and researchers
-// on the list of pairing runs.
+// on the list of pairing runs; a facilitator on the networks they facilitate.
 
 import {h, named, route, when} from '../dom.js';
 
@@ -12,6 +12,10 @@ function mine(me) {
 }
 
 async function land(ctx) {
+  if (ctx.me.role === 'facilitator') {
+    location.replace('#/my-networks');
+    return;
+  }
   if (ctx.me.role !== 'principal') {
     location.replace('#/runs');
     return;
@@ -37,4 +41,4 @@ async function land(ctx) {
     h('p', {}, `The newest run (${when(newest.created_at)}) holds none of your schools (${mine(ctx.me)}).`));
 }
 
-export const routes = [{pattern: /^\/$/, roles: ['principal', 'state', 'researcher'], render: land}];
+export const routes = [{pattern: /^\/$/, roles: ['principal', 'state', 'researcher', 'facilitator'], render: land}];

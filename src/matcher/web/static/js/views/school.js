@@ -7,7 +7,7 @@
 import {download, openPage} from '../api.js';
 import {legend, observed, scoreStrip, stripLabel} from '../chart.js';
 import {clear, h, named, nameKey, newId, num, route, when} from '../dom.js';
-import {actionButton, errorBox} from '../ui.js';
+import {actionButton, errorBox, staleAlert} from '../ui.js';
 
 const rubrics = new Map();
 
@@ -507,13 +507,10 @@ async function render(ctx, runId, ref, page = null, revision = null) {
   page.markStale = (current) => {
     page.stale = true;
     page.refreshPanel();
-    const reload = h('button', {type: 'button', class: 'primary', onclick: () => page.reload({after: false})},
-      'Reload the school');
-    clear(staleBox, h('div', {class: 'error stale', role: 'alert'},
-      h('p', {class: 'error-title'}, 'This school has changed since you opened it'),
-      h('p', {}, `Someone saved revision ${current ?? 'newer'} meanwhile; this page shows revision ${view.revision}. `
-        + 'Your changes were not applied and nothing was overwritten.'),
-      h('p', {}, 'Reload to see the current suggestion, then ask again if you still need to.'), reload));
+    const {element, button: reload} = staleAlert({title: 'This school has changed since you opened it', current,
+      shown: view.revision, advice: 'Reload to see the current suggestion, then ask again if you still need to.',
+      reloadLabel: 'Reload the school', onReload: () => page.reload({after: false})});
+    clear(staleBox, element);
     clear(page.panelAlert, h('p', {class: 'error'}, 'Reload the school first (see the message above).'));
     staleBox.scrollIntoView({block: 'center'});
     reload.focus();
