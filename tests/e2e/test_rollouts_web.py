@@ -305,7 +305,7 @@ def test_principal_has_no_rollouts(site: Site, page: Page) -> None:
     sign_in(page, site, "principal")
     expect(page.get_by_role("heading", level=1)).to_contain_text("S0001")
     views = page.get_by_role("navigation", name="Views").get_by_role("link")
-    expect(views).to_have_text(["My school"])
+    expect(views).to_have_text(["My school", "My network"])  # and no Rollouts
     page.goto(f"{site.url}/#/rollouts")
     expect(page.get_by_role("heading", level=1)).to_have_text("No access")
     expect(page.get_by_role("alert")).to_contain_text("A principal key cannot open this page")
