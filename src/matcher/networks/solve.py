@@ -193,8 +193,8 @@ def _solve(t: SchoolTable, policy: NetworkPolicy, links: Links, seconds: float,
             answer = {v.Index(): solver.Value(v) for v in every}
         assert answer is not None
         value = sum(c * answer[v.Index()] for c, v in terms)
-        # without a solution CP-SAT's bound may not be one: every positive term counts, a trivial bound
-        # without an answer CP-SAT's bound may not be one; a pruned part's holds only for the links kept
+        # without an answer CP-SAT's bound may not be one, and a pruned part's holds only for the links kept: then
+        # every link's loose bound
         if full_bounds is not None or not solved:
             full_bounds = full_bounds or _loose_bounds(policy, links, schools, ks_all)
             bound = full_bounds[name]
@@ -312,10 +312,9 @@ def _summarise(objectives: list[int], parts: list[list[dict[str, Any]]]) -> dict
     levels: dict[str, dict[str, Any]] = {}
     for found in parts:
         for f in found:
-            got = levels.setdefault(f["level"], {"value": 0, "bound": 0, "optimal": True})
+            got = levels.setdefault(f["level"], {"value": 0, "bound": 0})
             got["value"] += f["value"]
             got["bound"] += f["bound"]
-            got["optimal"] &= f["optimal"]
     objective = float(sum(objectives))
     optimal = all(f["optimal"] for found in parts for f in found)
     gap = max((round((v["bound"] - v["value"]) / max(1.0, abs(v["bound"])), 6) for v in levels.values()),
@@ -323,7 +322,7 @@ def _summarise(objectives: list[int], parts: list[list[dict[str, Any]]]) -> dict
     room = sum(v["bound"] - v["value"] for k, v in levels.items() if k != "aligned_partners")
     return {"objective": round(objective, 6), "bound": round(objective + room, 6), "optimal": optimal,
             "gap": 0.0 if optimal else gap, "status": "OPTIMAL" if optimal else "FEASIBLE",
-            "levels": {k: {"value": v["value"], "bound": v["bound"]} for k, v in levels.items()}}
+            "levels": levels}
 
 
 def _parts(t: SchoolTable, policy: NetworkPolicy, links: Links) -> list[tuple[list[int], list[int]]] | None:
