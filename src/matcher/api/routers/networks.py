@@ -6,6 +6,8 @@ networks assigned to it; a run with nothing for the key is 404. Every school car
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -107,6 +109,20 @@ def get_networks(network_run_id: str, caller: CallerDep, engine: EngineDep, revi
     return _out(engine, caller, network_run_id, revision)
 
 
+@contextmanager
+def _audited(engine: Any, caller: Caller, action: str, run_id: str,
+             request: dict[str, Any]) -> Iterator[dict[str, int]]:
+    """Audit one change of a network run: refused as outdated (409, with why), or saved (201, with the revision the
+    block puts in the dict it gets)."""
+    saved: dict[str, int] = {}
+    try:
+        yield saved
+    except ConflictError as exc:
+        repo.audit(engine, caller, action, f"networks/{run_id}", 409, {"request": request, "outcome": str(exc)})
+        raise
+    repo.audit(engine, caller, action, f"networks/{run_id}", 201, {"request": request, "revision": saved["revision"]})
+
+
 @router.post("/{network_run_id}/rematch", status_code=201, response_model=NetworkRunOut, responses=CONFLICT)
 def rematch_networks(network_run_id: str, body: NetworkRematchIn, caller: CallerDep,
                      engine: EngineDep) -> NetworkRunOut:
@@ -116,16 +132,11 @@ def rematch_networks(network_run_id: str, body: NetworkRematchIn, caller: Caller
     saved; assign from a larger file first)."""
     require(caller, "state")
     request = body.model_dump()
-    try:
-        rev = svc.rematch(engine, caller, network_run_id, revision=body.revision, network_id=body.network_id,
-                          remove=body.remove, avoid=[tuple(p) for p in body.avoid], request=request)
-    except ConflictError as exc:
-        repo.audit(engine, caller, "networks.rematch", f"networks/{network_run_id}", 409,
-                   {"request": request, "outcome": str(exc)})
-        raise
-    repo.audit(engine, caller, "networks.rematch", f"networks/{network_run_id}", 201,
-               {"request": request, "revision": rev})
-    return _out(engine, caller, network_run_id, rev)
+    with _audited(engine, caller, "networks.rematch", network_run_id, request) as saved:
+        saved["revision"] = svc.rematch(engine, caller, network_run_id, revision=body.revision,
+                                        network_id=body.network_id, remove=body.remove,
+                                        avoid=[tuple(p) for p in body.avoid], request=request)
+    return _out(engine, caller, network_run_id, saved["revision"])
 
 
 @router.post("/{network_run_id}/facilitators", status_code=201, response_model=NetworkRunOut, responses=CONFLICT,
@@ -146,16 +157,10 @@ async def assign_facilitators(network_run_id: str, request: Request, caller: Cal
     revision = _whole(form, "revision", 0, 2**31 - 1)
     caseload = _whole(form, "caseload", 1, 1000, default=4)
     detail = {"name": filename, "revision": revision, "caseload": caseload}
-    try:
-        rev = await run_in_threadpool(svc.assign, engine, caller, network_run_id, revision=revision, data=data,
-                                      filename=filename, caseload=caseload)
-    except ConflictError as exc:
-        repo.audit(engine, caller, "networks.facilitators", f"networks/{network_run_id}", 409,
-                   {"request": detail, "outcome": str(exc)})
-        raise
-    repo.audit(engine, caller, "networks.facilitators", f"networks/{network_run_id}", 201,
-               {"request": detail, "revision": rev})
-    return _out(engine, caller, network_run_id, rev)
+    with _audited(engine, caller, "networks.facilitators", network_run_id, detail) as saved:
+        saved["revision"] = await run_in_threadpool(svc.assign, engine, caller, network_run_id, revision=revision,
+                                                    data=data, filename=filename, caseload=caseload)
+    return _out(engine, caller, network_run_id, saved["revision"])
 
 
 _CSV = {200: {"content": {"text/csv": {}}, "description": "networks.csv as `matcher networks` writes it, of the "
