@@ -18,7 +18,7 @@ from ..errors import Problem
 from .limits import check_time, limits
 
 
-def _read_csv(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
+def read_csv_text(path: Path, problems: list[Problem], numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """Every column as text, except `numeric` columns, parsed as floats where they are clean (blank = NaN).
 
     Bounded work: lines over the line limit and headers over the column limit are refused before any row is split
@@ -363,13 +363,13 @@ def _record_lines(path: Path, n: int, skip: int = 1, scan: LineScan | None = Non
     return out if k == n else plain
 
 
-def _lines(df: pd.DataFrame) -> np.ndarray:
-    """File line of each row of a frame read by _read_csv."""
+def file_lines(df: pd.DataFrame) -> np.ndarray:
+    """File line of each row of a frame read by read_csv_text."""
     lines = df.attrs.get("lines")
     return lines if lines is not None and len(lines) == len(df) else np.arange(2, len(df) + 2)
 
 
-def _cell(df: pd.DataFrame, col: str, i: int) -> str:
+def cell_text(df: pd.DataFrame, col: str, i: int) -> str:
     """Cell text for a problem report (a number pandas parsed is shown without a spurious ".0")."""
     v = df[col].iloc[i]
     if isinstance(v, float | np.floating):
@@ -380,7 +380,7 @@ def _cell(df: pd.DataFrame, col: str, i: int) -> str:
     return str(v)
 
 
-def _numbers(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+def number_cells(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
     """(values with nan for blank/invalid, mask of non-blank cells that are not numbers)."""
     if pd.api.types.is_float_dtype(df[col]) or pd.api.types.is_integer_dtype(df[col]):
         vals = df[col].to_numpy(dtype=float, copy=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError, Problem
 from .csv_out import plain_cell
-from .csvfile import FileProblems, _lines, _read_csv, report_rows, text_codes
+from .csvfile import FileProblems, file_lines, read_csv_text, report_rows, text_codes
 from .limits import MAX_ID_LENGTH
 from .table import TeacherTable
 
@@ -19,7 +19,7 @@ def read_pair_file(path: str | Path) -> list[tuple[int, str, str]]:
     """(row, teacher_a, teacher_b) for each data row; needs columns teacher_a and teacher_b."""
     problems = FileProblems()  # at most MAX_SHOWN per column, the rest counted
     name = str(path)
-    df = _read_csv(Path(path), problems)
+    df = read_csv_text(Path(path), problems)
     if df is None:
         raise InputError(problems.finished())
     for c in PAIR_FIELDS:
@@ -31,7 +31,7 @@ def read_pair_file(path: str | Path) -> list[tuple[int, str, str]]:
     a = df["teacher_a"].str.strip().map(plain_cell).to_numpy(dtype=object)
     b = df["teacher_b"].str.strip().map(plain_cell).to_numpy(dtype=object)
     out = []
-    lines = _lines(df)
+    lines = file_lines(df)
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         row = int(lines[i])
         for col, val in (("teacher_a", x), ("teacher_b", y)):
@@ -66,7 +66,7 @@ def read_school_coords(path: str | Path, names: dict[str, str] | None = None) ->
     file's school names (its name column, where given) are added to that dict."""
     problems = FileProblems()  # at most MAX_SHOWN per column, the rest counted
     name = str(path)
-    df = _read_csv(Path(path), problems)
+    df = read_csv_text(Path(path), problems)
     if df is None:
         raise InputError(problems.finished())
     for c in ("school_id", "latitude", "longitude"):
@@ -75,7 +75,7 @@ def read_school_coords(path: str | Path, names: dict[str, str] | None = None) ->
     if problems:
         raise InputError(problems.finished())
     out: dict[str, tuple[float, float]] = {}
-    lines = _lines(df)
+    lines = file_lines(df)
     for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
         codes, text = text_codes(df[col])
         vals = np.array([_num(t) for t in text.tolist()], dtype=float)[codes]  # each distinct cell parsed once

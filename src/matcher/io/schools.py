@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..focus import BUNDLED_FOCUS
-from .csvfile import MAX_SHOWN, FileProblems, _cell, _lines, _numbers, _read_csv, report_rows, too_long
+from .csvfile import MAX_SHOWN, FileProblems, cell_text, file_lines, number_cells, read_csv_text, report_rows, too_long
 from .limits import MAX_ID_LENGTH, check_time
 
 REQUIRED = ("school_id", "name", "district_id", "level", "grade_min", "grade_max", "latitude", "longitude", "role",
@@ -98,9 +98,9 @@ def coordinates(df: pd.DataFrame, name: str, lines: np.ndarray, problems: list[P
     """The latitude and longitude columns as floats; every cell that is not a valid coordinate is a problem."""
     coords = {}
     for col, lim in (("latitude", 90.0), ("longitude", 180.0)):
-        vals, _ = _numbers(df, col)
+        vals, _ = number_cells(df, col)
         report_rows(problems, name, lines, np.flatnonzero(~(np.abs(vals) <= lim)), col,
-                    f"must be a number between -{lim:g} and {lim:g}", lambda i, c=col: _cell(df, c, i))
+                    f"must be a number between -{lim:g} and {lim:g}", lambda i, c=col: cell_text(df, c, i))
         coords[col] = vals
     return coords
 
@@ -111,7 +111,7 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
     name = str(path)
     codes = set(focus_codes or BUNDLED_FOCUS)
     problems = FileProblems()  # at most MAX_SHOWN per column, the rest counted
-    df = _read_csv(path, problems, ("latitude", "longitude", "pct_poverty", "pct_ell", "pct_swd", "enrollment"))
+    df = read_csv_text(path, problems, ("latitude", "longitude", "pct_poverty", "pct_ell", "pct_swd", "enrollment"))
     if df is None:
         raise InputError(problems.finished())
     for c in REQUIRED:
@@ -126,7 +126,7 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
         problems.append(Problem(name, f"... and {len(unknown) - MAX_SHOWN:,} more unknown columns", row=1))
     if problems:
         raise InputError(problems.finished())
-    lines = _lines(df)
+    lines = file_lines(df)
     n = len(df)
 
     def text(col: str) -> np.ndarray:
@@ -182,9 +182,9 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
         if col not in df:
             shares[col] = np.full(n, np.nan)
             continue
-        vals, bad = _numbers(df, col)
+        vals, bad = number_cells(df, col)
         report_rows(problems, name, lines, np.flatnonzero(bad | (vals < 0) | (vals > 1)), col,
-                    "must be a share between 0 and 1 (blank if unknown)", lambda i, c=col: _cell(df, c, i))
+                    "must be a share between 0 and 1 (blank if unknown)", lambda i, c=col: cell_text(df, c, i))
         shares[col] = vals
     lists = {}
     check_time()

@@ -25,7 +25,7 @@ from .columns import (
     normalise,
     resolve,
 )
-from .csvfile import _cell, _numbers, parse_numbers, text_codes, too_long
+from .csvfile import cell_text, number_cells, parse_numbers, text_codes, too_long
 from .grades import parse_grades
 from .limits import MAX_ID_LENGTH, check_time
 from .observations import Aggregates, aggregate_columns, agree, group, parse_dates, text_key
@@ -282,10 +282,10 @@ def _score_column(f: _File, field: str, rubric: Rubric) -> np.ndarray:
             return str(text[codes[i]])
     else:
         frame = pd.DataFrame({field: col})
-        vals, bad = _numbers(frame, field)
+        vals, bad = number_cells(frame, field)
 
         def shown(i: int) -> str:
-            return _cell(frame, field, i)
+            return cell_text(frame, field, i)
 
     f.report(bad, field, "not a number (leave the cell blank if not observed)", shown)
     with np.errstate(invalid="ignore"):
@@ -335,12 +335,12 @@ def _roster_rows(f: _File) -> dict[str, np.ndarray]:
     out["grade_mask"] = masks
     if "years_experience" in f.cols.fields:
         frame = pd.DataFrame({"y": f.sheet.frame[f.cols.fields["years_experience"]]})
-        years, bad = _numbers(frame, "y")
+        years, bad = number_cells(frame, "y")
         with np.errstate(invalid="ignore"):
             bad |= years < 0
         years[bad] = np.nan
         f.report(bad, "years_experience", "must be a number of years >= 0 (or blank if unknown)",
-                 lambda i: _cell(frame, "y", i))
+                 lambda i: cell_text(frame, "y", i))
         out["years"] = years
     else:
         out["years"] = np.full(n, np.nan)

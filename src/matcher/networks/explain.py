@@ -6,15 +6,11 @@ and id stand in their own columns beside the explanation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..focus import focus_label
 from ..io.schools import SchoolTable
 from .model import Links, haversine_km
 from .policy import NetworkPolicy
-
-if TYPE_CHECKING:
-    from .solve import Network, NetworkResult
+from .result import Network, NetworkResult
 
 
 def school_name(t: SchoolTable, i: int) -> str:

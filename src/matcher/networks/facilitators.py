@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InfeasibleError, InputError, Problem
-from ..io.csvfile import _cell, _lines, _numbers, _read_csv
+from ..io.csvfile import cell_text, file_lines, number_cells, read_csv_text
 from ..io.schools import coordinates
 from .model import haversine_km
 from .solve import NetworkResult
@@ -47,7 +47,7 @@ def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitato
     """facilitator_id, latitude, longitude[, caseload][, name] (one row per facilitator)."""
     name = str(path)
     problems: list[Problem] = []
-    df = _read_csv(Path(path), problems, ("latitude", "longitude", "caseload"))
+    df = read_csv_text(Path(path), problems, ("latitude", "longitude", "caseload"))
     if df is None:
         raise InputError(problems)
     for c in ("facilitator_id", "latitude", "longitude"):
@@ -58,7 +58,7 @@ def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitato
             problems.append(Problem(name, "unknown column", row=1, column=c))
     if problems:
         raise InputError(problems)
-    lines = _lines(df)
+    lines = file_lines(df)
     ids = np.asarray([str(v).strip() for v in df["facilitator_id"].fillna("")], dtype=object)
     seen: set[str] = set()
     for i, f in enumerate(ids):
@@ -68,12 +68,12 @@ def read_facilitators(path: str | Path, default_caseload: int = 4) -> Facilitato
         seen.add(f)
     coords = coordinates(df, name, lines, problems)
     if "caseload" in df:
-        load, bad = _numbers(df, "caseload")
+        load, bad = number_cells(df, "caseload")
         load = np.where(np.isnan(load) & ~bad, default_caseload, load)
         for i in np.flatnonzero(bad | ~((load >= 1) & (load <= MAX_CASELOAD)) | (load != np.floor(load))):
             problems.append(Problem(name, f"must be a whole number of networks, from 1 to {MAX_CASELOAD:,}",
                                     row=int(lines[i]),
-                                    column="caseload", value=_cell(df, "caseload", i)))
+                                    column="caseload", value=cell_text(df, "caseload", i)))
     else:
         load = np.full(len(df), default_caseload, dtype=float)
     if problems:

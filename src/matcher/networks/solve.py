@@ -4,7 +4,6 @@ focus area, maximizing the policy's objective exactly with OR-Tools CP-SAT (or r
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,27 +11,10 @@ from ortools.sat.python import cp_model
 
 from ..errors import InfeasibleError, SolverError
 from ..io.schools import SchoolTable
-from .explain import school_label
+from .explain import left_out_reasons, school_label
 from .model import Links, build_links, haversine_km
 from .policy import NetworkPolicy, policy_dict
-
-
-@dataclass(frozen=True)
-class Network:
-    network_id: str
-    leader: int  # host, or the peer group's anchor
-    members: tuple[int, ...]
-    focus: str
-
-
-@dataclass(frozen=True, eq=False)
-class NetworkResult:
-    networks: tuple[Network, ...]
-    left_out: dict[int, str]  # school -> reason
-    summary: dict[str, Any]
-    policy: NetworkPolicy
-    schools: SchoolTable
-    links: Links
+from .result import Network, NetworkResult  # callers import the result types from here too
 
 
 def _compatible(t: SchoolTable, policy: NetworkPolicy, a: int, b: int) -> bool:
@@ -394,8 +376,6 @@ def form_networks(t: SchoolTable, policy: NetworkPolicy | None = None, *, _split
     Without max_networks the independent parts (see _parts) are solved one by one, each exactly; the summary's
     objective and bound are their sums, and optimal means every part was proven. _split=False keeps one model
     (for tests that compare the two)."""
-    from .explain import left_out_reasons  # decode
-
     policy = policy or NetworkPolicy()
     started = time.perf_counter()
     links = build_links(t, policy)

@@ -5,9 +5,9 @@ schools, and report every diagnosand with its Monte Carlo error over replication
 The modules: design (settings), population, assignment (draws, matched pairs, balance), replicate (one trial),
 estimators and inference (estimates, CR1/CR2/CR3, pair differences), randomization (randomization inference),
 diagnosands, analytic (textbook formulas), scales (what each effect is on), simulate (every replication and the
-summary), executors (local processes or Dask), outputs (files), command (the CLI).
+summary), executors (local processes or Dask), outputs (files); its command is matcher.cli.simulate.
 
-Exports load lazily, so that `matcher.rollouts.command` (imported when the CLI builds its parser) pulls in
+Exports load lazily, so that `matcher.cli.simulate` (imported when the CLI builds its parser) pulls in
 neither scipy nor Dask.
 """
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
-from ..io.csvfile import _lines, _read_csv
+from ..io.csvfile import file_lines, read_csv_text
 from ..io.teachers import TeacherTable, read_teachers
 from ..pairing.engine import pair_teachers
 from ..pairing.model import build_scoring
@@ -135,13 +135,13 @@ def _read(spec: PopulationSpec) -> tuple[TeacherTable, pd.DataFrame | None, str]
 def _read_schools(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     """Any schools CSV with a school_id column; columns whose every filled cell is a number become numbers."""
     name = str(path)
-    df = _read_csv(path, problems)
+    df = read_csv_text(path, problems)
     if df is None:
         return None
     if "school_id" not in df:
         problems.append(Problem(name, "missing required column", row=1, column="school_id"))
         return None
-    lines = _lines(df)
+    lines = file_lines(df)
     ids = df["school_id"].str.strip()
     for i in np.flatnonzero((ids == "").to_numpy()):
         problems.append(Problem(name, "school_id is blank", row=int(lines[i]), column="school_id"))

@@ -1,7 +1,7 @@
 """Teacher teams within a school (lesson study, inquiry teams, template teams), each around one shared focus
 indicator with a member strong in it: `form_teams(table, policy) -> TeamsResult`, `write_teams(result, dir)`.
 
-Exports load lazily, so that `matcher.teams.command` (imported when the CLI builds its parser) pulls in neither
+Exports load lazily, so that `matcher.cli.teams` (imported when the CLI builds its parser) pulls in neither
 OR-Tools nor SciPy.
 """
 

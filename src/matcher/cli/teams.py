@@ -1,5 +1,4 @@
-"""`matcher teams`: form lesson-study or inquiry teams within every school. cli.py wires it in:
-`add_parser(subparsers)` adds the subcommand, `run(args)` does the work (InputError for bad input)."""
+"""`matcher teams TEACHERS --out DIR`: form lesson-study or inquiry teams within every school."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
+from .common import EXIT_OK, add_reading_flags, check_out_folder, collect, print_warnings, read_teacher_file
 
 GROUP_BY = ("grade_or_subject", "grade", "subject", "grade_and_subject", "any")
 
@@ -22,8 +22,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output folder (written all at once)")
     t.add_argument("--size", help='team sizes, e.g. "3-6" (default) or "4"')
     t.add_argument("--policy", help="team policy file (TOML/JSON); flags override it")
-    from ..cli import add_reading_flags
-
     add_reading_flags(t)
     t.add_argument("--aggregate", choices=["mean", "median", "latest"], default="mean",
                    help="a score observed several times: mean (default), median, or latest (by observation_date)")
@@ -39,11 +37,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _collect, check_out_folder, print_warnings, read_teacher_file
     from ..rubric import load_rubric
-    from .model import load_team_policy, parse_size, team_policy_from_dict
-    from .outputs import write_teams
-    from .solve import form_teams
+    from ..teams.model import load_team_policy, parse_size, team_policy_from_dict
+    from ..teams.outputs import write_teams
+    from ..teams.solve import form_teams
 
     started = time.perf_counter()
     problems: list[Problem] = []
@@ -51,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     check_out_folder(out, problems)
     flags: dict[str, Any] = {}
     if args.size is not None:
-        size = _collect(problems, parse_size, args.size, "command line", "--size")
+        size = collect(problems, parse_size, args.size, "command line", "--size")
         if size is not None:
             flags["min_size"], flags["max_size"] = size
     for key in ("group_by", "time_limit_seconds"):
@@ -59,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
             flags[key] = getattr(args, key)
     if args.workers < 1:
         problems.append(Problem("command line", "must be at least 1", column="--workers", value=str(args.workers)))
-    policy = _collect(problems, load_team_policy, args.policy)
+    policy = collect(problems, load_team_policy, args.policy)
     if policy is not None and flags:
-        policy = _collect(problems, team_policy_from_dict, flags, "command line", policy)
-    rubric = _collect(problems, load_rubric, args.rubric)
+        policy = collect(problems, team_policy_from_dict, flags, "command line", policy)
+    rubric = collect(problems, load_rubric, args.rubric)
     table = read_teacher_file(args, problems, rubric, args.aggregate)
     if problems:
         raise InputError(problems)
@@ -76,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         _print_table(summary, out)
-    return 0
+    return EXIT_OK
 
 
 def _print_table(s: dict[str, Any], out: Path) -> None:

@@ -1,5 +1,5 @@
-"""`matcher simulate DESIGN_FILE --out DIR`: simulate a randomized rollout. cli.py wires it in: `add_parser`
-adds the subcommand, `run(args)` does the work (InputError for bad input, before any replication runs)."""
+"""`matcher simulate DESIGN_FILE --out DIR`: simulate a randomized rollout of the pairing program (assignment,
+take-up, outcomes, power); bad input is refused before any replication runs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
+from .common import EXIT_OK, check_out_folder, collect
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -53,10 +54,9 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _collect, check_out_folder
-    from .design import load_design
-    from .outputs import write_rollout
-    from .simulate import simulate
+    from ..rollouts.design import load_design
+    from ..rollouts.outputs import write_rollout
+    from ..rollouts.simulate import simulate
 
     problems: list[Problem] = []
     out = Path(args.out)
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.replications is not None and args.replications < 2:
         problems.append(Problem("command line", "must be at least 2", column="--replications",
                                 value=str(args.replications)))
-    design = _collect(problems, load_design, args.design)
+    design = collect(problems, load_design, args.design)
     if problems:
         raise InputError(problems)
     assert design is not None
@@ -80,12 +80,12 @@ def run(args: argparse.Namespace) -> int:
                       progress=bar)
     write_rollout(result, out)
     if args.json:
-        from .outputs import summary_json
+        from ..rollouts.outputs import summary_json
 
         sys.stdout.write(summary_json(result))
     else:
         _print(result.summary, out)
-    return 0
+    return EXIT_OK
 
 
 def _pm(oc: dict[str, Any], key: str, digits: int = 4) -> str:
