@@ -543,3 +543,47 @@ def _formatted(v: float, fmt: str) -> str:
     if core and set(core) == {"0"} and float(v).is_integer() and v >= 0:
         return text.zfill(len(core))
     return text
+
+
+def write_frame_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a pandas DataFrame as the CSV file a person would export from it, so that every reader reads a frame
+    with the checks and messages it gives a file (the frame itself is not changed).
+
+    The header is the column names (a named index, as after `set_index("teacher_id")`, comes first as columns);
+    each cell is the text a spreadsheet shows, as for a workbook's cells (42.0 is "42", a date 2025-10-14, True
+    "true"; NaN, None, NA and NaT blank; a list or tuple its items joined by "; "). Row i of the frame (by
+    position) is line i + 2 of the file, the header being line 1, unless a cell of an earlier row holds a line
+    break."""
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    columns: list[list[str]] = []
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        try:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        except TypeError:  # unhashable cells (lists): each converted on its own
+            columns.append([_frame_cell(v) for v in col.tolist()])
+            continue
+        table = np.array([*(_frame_cell(v) for v in uniques.tolist()), ""], dtype=object)  # code -1: blank
+        columns.append(table[codes].tolist())
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow([_frame_cell(c) for c in frame.columns])
+        w.writerows(zip(*columns, strict=True))
+    return path
+
+
+def _frame_cell(v: Any) -> str:
+    """A DataFrame cell as write_frame_csv writes it."""
+    if isinstance(v, set | frozenset):
+        v = sorted(v, key=str)
+    if isinstance(v, list | tuple | np.ndarray):
+        return "; ".join(_frame_cell(x) for x in v)
+    if isinstance(v, np.datetime64):
+        v = pd.Timestamp(v)
+    elif isinstance(v, np.generic):
+        v = v.item()
+    if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return _text(v)
