@@ -18,8 +18,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed lemon
+install-test: $(VENV)/.installed-test lemon
 
 demo: install
 	mkdir -p $(dir $(OUT))
@@ -41,6 +41,11 @@ postgres:
 
 chromium:
 	bash scripts/ensure-chromium.sh
+
+# The optional LEMON matcher (liblemon-dev + a small C++ shim); without apt-get it prints a note and rustworkx is used.
+.PHONY: lemon
+lemon:
+	bash scripts/ensure-lemon.sh
 
 # The REST API on http://127.0.0.1:8000 (OpenAPI at /docs); storage: MATCHER_DATABASE_URL, default ./matcher.db.
 serve: install

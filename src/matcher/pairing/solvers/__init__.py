@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import MatcherError
-from . import blossom
+from . import blossom, lemon
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,17 @@ def _networkx(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray
     return reference.networkx_matching(n, u, v, w)
 
 
+def fastest_blossom() -> MatchingSolver:
+    """LEMON's C++ blossom when its shim is built, else rustworkx's (benchmarks/matchers.py compares them)."""
+    return lemon.solve if lemon.available() else blossom.solve
+
+
 MATCHING_SOLVERS: dict[str, MatchingSolver] = {
     "blossom": blossom.solve,  # rustworkx (compiled Edmonds blossom)
     "certified": _certified,  # LP bound + reduced-cost fixing + blossom on what is left
     "cpsat": _cpsat,  # OR-Tools CP-SAT integer program
     "networkx": _networkx,  # pure-Python blossom, the benchmark baseline and a cross-check
+    "lemon": lemon.solve,  # LEMON's C++ blossom, optional (`make lemon`); raises MatcherError when not built
 }
 
 # Above this many candidate edges in one component, the certified route beats a plain blossom.
