@@ -30,6 +30,7 @@ demo: install
 # the web page's end-to-end tests drive Debian's headless Chromium (installed here if missing).
 test: install-test postgres chromium
 	$(BIN)/ruff check src tests benchmarks
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && $(BIN)/mkdocs build --strict --quiet --site-dir "$$d"
 	$(BIN)/pytest -q
 
 # The long checks too (larger cross-checks against CP-SAT and networkx).
