@@ -1,5 +1,6 @@
-"""Command line: `matcher pair` (the teacher pairing run), `matcher synth` (synthetic districts), `matcher serve`
-(the REST API), `matcher keys` (API keys) and `matcher db upgrade` (schema migrations)."""
+"""Command line: `matcher pair` (teacher pairs), `matcher synth` (synthetic districts and cities), `matcher networks`
+(school networks), `matcher teams` (teacher teams), `matcher simulate` (rollout simulations), `matcher serve` (the
+REST API and web page), `matcher keys` (API keys) and `matcher db upgrade` (schema migrations)."""
 
 from __future__ import annotations
 

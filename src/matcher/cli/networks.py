@@ -15,7 +15,7 @@ from .common import EXIT_OK, check_out_folder, collect
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     w = subparsers.add_parser("networks",
                               help="form host/partner school networks (or peer groups) around a shared focus")
-    w.add_argument("schools", help="schools CSV (PRODUCT.md: role, strengths, needs, grades, coordinates, ...)")
+    w.add_argument("schools", help="schools CSV (docs/inputs.md: role, strengths, needs, grades, coordinates, ...)")
     w.add_argument("--out", required=True, help="output folder: networks.csv, unassigned.csv, summary.json")
     w.add_argument("--policy", help="network policy file (TOML/JSON): shape, sizes, hard rules, weights")
     w.add_argument("--facilitators", help="facilitators CSV (facilitator_id, latitude, longitude[, caseload]): "

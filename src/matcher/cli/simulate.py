@@ -17,7 +17,7 @@ from .common import EXIT_OK, check_out_folder, collect
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s = subparsers.add_parser("simulate", help="simulate a randomized rollout of the pairing program: "
                                                "assignment, take-up, outcomes, power")
-    s.add_argument("design", help="design file (TOML or JSON); see README 'Rollout simulator'")
+    s.add_argument("design", help="design file (TOML or JSON); every setting: docs/design.md")
     s.add_argument("--out", required=True, help="output folder (written all at once)")
     s.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local: processes on this machine (default); dask: a Dask distributed cluster")

@@ -198,7 +198,7 @@ def read_schools(path: str | Path, focus_codes: tuple[str, ...] | None = None) -
                     close = [k for k in sorted(codes) if k.startswith(c) or c.startswith(k)][:1] or \
                         difflib.get_close_matches(c, sorted(codes), n=1)
                     problems.append(Problem(name, "unknown focus area" + (f"; did you mean {close[0]!r}?" if close
-                                                                          else " (see PRODUCT.md for the codes)"),
+                                                                          else " (docs/inputs.md lists the codes)"),
                                             row=int(lines[i]), column=col, value=c))
         lists[col] = tuple(parsed)
     check_time()

@@ -30,8 +30,9 @@ READERS = ("state", "principal", "facilitator")  # who may read networks (each w
 Revision = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="default: the newest")]
 
 _FORM = {"type": "object", "required": ["file"], "properties": {
-    "file": {"type": "string", "format": "binary", "description": "schools CSV (PRODUCT.md)"},
-    "policy": {"type": "string", "description": "the network policy as JSON text (see README)"},
+    "file": {"type": "string", "format": "binary", "description": "schools CSV (docs/inputs.md, Schools files)"},
+    "policy": {"type": "string",
+               "description": "the network policy as JSON text (docs/networks.md: Network policy settings)"},
     "name": {"type": "string", "maxLength": 300}}}
 _FACILITATORS_FORM = {"type": "object", "required": ["file", "revision"], "properties": {
     "file": {"type": "string", "format": "binary",

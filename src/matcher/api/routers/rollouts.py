@@ -21,7 +21,7 @@ from ..errors import RESPONSES
 
 router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"], responses=RESPONSES)
 
-_SECTION = "settings as in a design file's section of the same name (README: Rollout simulator)"
+_SECTION = "settings as in a design file's section of the same name (docs/design.md: Rollout design)"
 _EXAMPLE = {"population": {"synthetic": {"schools": 40, "mean_size": 30, "seed": 1}},
             "assignment": {"method": "blocked", "blocks": ["district"]},
             "outcome": {"effect_target": 0.12}, "simulation": {"replications": 500, "seed": 7},

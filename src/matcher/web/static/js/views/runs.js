@@ -158,7 +158,7 @@ function startForm(ctx, datasets, runs) {
       + 'pairs stay wherever they are still allowed.'),
     carryBox,
     h('details', {}, h('summary', {}, 'More settings'),
-      field('run-policy', 'Policy settings as JSON (see the README\'s policy table)', extra)),
+      field('run-policy', 'Policy settings as JSON (see docs/policy.md, Settings)', extra)),
     h('div', {class: 'buttons'}, h('button', {type: 'submit', class: 'primary'}, 'Start the run')), out);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
