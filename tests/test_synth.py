@@ -250,3 +250,15 @@ def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.Mo
         write_district(out, 5, 10, seed=1)
     assert [p.name for p in tmp_path.iterdir()] == ["teachers.csv"]
     assert out.read_text() == "old contents\n"
+
+
+def test_weak_share_makes_a_denser_district_and_is_checked() -> None:
+    """--weak-share moves the share of scores below weak_below to the asked value; the strong share stays."""
+    rubric = bundled("team")
+    t, _ = generate_district(120, 30, 4, weak_share=0.3)
+    s = t[list(rubric.indicators)].to_numpy(dtype=float)
+    observed = s[~np.isnan(s)]
+    assert abs((observed < rubric.weak_below).mean() - 0.3) < 0.03
+    assert abs((observed >= rubric.strong_at_least).mean() - 0.25) < 0.04
+    with pytest.raises(InputError, match="weak_share"):
+        generate_district(5, 10, 1, weak_share=0.9)

@@ -74,26 +74,30 @@ _EASY = ("respect", "rapport", "culture", "expectation", "content_knowledge", "p
 
 
 def generate_district(n_schools: int, mean_size: float, seed: int, rubric: Rubric | None = None,
-                      n_districts: int | None = None, observations_per_teacher: int | None = None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      n_districts: int | None = None, observations_per_teacher: int | None = None,
+                      weak_share: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (teachers, schools) frames for ``n_schools`` schools of about ``mean_size`` teachers each.
 
     Columns are those of the teacher and school CSV files (scores: one float column per rubric indicator, NaN
-    when not observed; opt_out: bool). ``n_districts`` defaults to about one district per 13 schools."""
+    when not observed; opt_out: bool). ``n_districts`` defaults to about one district per 13 schools.
+    ``weak_share``: the expected share of scores below the rubric's weak_below (default 0.165; a larger share makes
+    a district denser in refinement areas, hence in candidate pairs)."""
     teachers, schools, _ = _district(n_schools, mean_size, seed, rubric or bundled("team"), n_districts,
-                                     observations_per_teacher)
+                                     observations_per_teacher, weak_share)
     return teachers, schools
 
 
 def _district(n_schools: int, mean_size: float, seed: int, rubric: Rubric, n_districts: int | None,
-              per_teacher: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+              per_teacher: int | None = None, weak_share: float | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """generate_district's frames and the observations behind the scores ((n, k, slots) and each teacher's
     count)."""
-    _check_args(n_schools, mean_size, n_districts, per_teacher)
+    _check_args(n_schools, mean_size, n_districts, per_teacher, weak_share)
     rng = np.random.default_rng(seed)
     n_d = min(n_schools, n_districts if n_districts is not None else max(1, round(n_schools / 13)))
     schools, quality = _schools(rng, n_schools, n_d, mean_size)
-    teachers, obs, n_obs = _teachers(rng, schools, quality, rubric, per_teacher)
+    teachers, obs, n_obs = _teachers(rng, schools, quality, rubric, per_teacher,
+                                     _TARGET_WEAK if weak_share is None else weak_share)
     enrollment = teachers.groupby("school_id", sort=False).size().reindex(schools["school_id"]).to_numpy()
     schools["enrollment"] = np.rint(enrollment * rng.normal(15.0, 1.5, n_schools).clip(9, 22)).astype(np.int64)
     return teachers, schools[list(SCHOOL_FIELDS)], (obs, n_obs)
@@ -101,12 +105,12 @@ def _district(n_schools: int, mean_size: float, seed: int, rubric: Rubric, n_dis
 
 def write_district(path: str | Path, n_schools: int, mean_size: float, seed: int,
                    schools_path: str | Path | None = None, rubric: Rubric | None = None,
-                   observations_per_teacher: int | None = None) -> tuple[int, int]:
+                   observations_per_teacher: int | None = None, weak_share: float | None = None) -> tuple[int, int]:
     """Write the teacher CSV (and the schools CSV when ``schools_path`` is given) atomically.
 
     Returns (n_teachers, n_schools)."""
     teachers, schools = generate_district(n_schools, mean_size, seed, rubric,
-                                          observations_per_teacher=observations_per_teacher)
+                                          observations_per_teacher=observations_per_teacher, weak_share=weak_share)
     out = teachers.copy()
     out["opt_out"] = np.where(teachers["opt_out"].to_numpy(), "true", "false")
     _write_atomic(out, Path(path))
@@ -247,8 +251,13 @@ def _fix_timestamps(path: Path) -> None:
             z.writestr(info, data)
 
 
-def _check_args(n_schools: int, mean_size: float, n_districts: int | None, per_teacher: int | None = None) -> None:
+def _check_args(n_schools: int, mean_size: float, n_districts: int | None, per_teacher: int | None = None,
+                weak_share: float | None = None) -> None:
     problems = []
+    if weak_share is not None and (isinstance(weak_share, bool) or not isinstance(weak_share, int | float)
+                                   or not 0.01 <= weak_share <= 0.6):
+        problems.append(Problem("synth", "must be a share of scores between 0.01 and 0.6", column="weak_share",
+                                value=repr(weak_share)))
     if per_teacher is not None and (isinstance(per_teacher, bool) or not isinstance(per_teacher, int | np.integer)
                                     or not 1 <= per_teacher <= MAX_OBSERVATIONS):
         problems.append(Problem("synth", f"must be a whole number from 1 to {MAX_OBSERVATIONS}",
@@ -470,7 +479,8 @@ def _staff(rng: np.random.Generator, level: str, g0: int, g1: int, n: int) -> tu
 
 
 def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarray, rubric: Rubric,
-              per_teacher: int | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+              per_teacher: int | None = None, weak_share: float = _TARGET_WEAK
+              ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     subjects: list[str] = []
     grades: list[str] = []
     for level, g0, g1, n in zip(schools["level"].tolist(), schools["grade_min"].tolist(),
@@ -491,7 +501,7 @@ def _teachers(rng: np.random.Generator, schools: pd.DataFrame, quality: np.ndarr
         "opt_out": rng.random(n) < _P_OPT_OUT,
         "district_id": schools["district_id"].to_numpy()[school_idx],
     })
-    scores, obs, n_obs = _scores(rng, rubric, years, quality[school_idx], per_teacher)
+    scores, obs, n_obs = _scores(rng, rubric, years, quality[school_idx], per_teacher, weak_share)
     return pd.concat([frame, pd.DataFrame(scores, columns=list(rubric.indicators))], axis=1), obs, n_obs
 
 
@@ -541,15 +551,15 @@ def _shares(center: float, spread: float, lo: float, hi: float, weak: float, str
 
 
 @cache
-def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tuple[float, ...]
-                 ) -> tuple[float, float]:
+def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tuple[float, ...],
+                 weak_share: float = _TARGET_WEAK) -> tuple[float, float]:
     """(centre, spread) of true scores on the rubric's scale that hit the target weak and strong shares."""
     uniq, cnt = np.unique(np.array(offsets), return_counts=True)
     counts = cnt / cnt.sum()
     span = hi - lo
 
     def centre(spread: float) -> float:
-        return brentq(lambda c: _shares(c, spread, lo, hi, weak, strong, uniq, counts)[0] - _TARGET_WEAK,
+        return brentq(lambda c: _shares(c, spread, lo, hi, weak, strong, uniq, counts)[0] - weak_share,
                       lo - span, hi + span, xtol=1e-5 * span)
 
     def excess_strong(spread: float) -> float:
@@ -563,12 +573,13 @@ def _calibration(lo: float, hi: float, weak: float, strong: float, offsets: tupl
 
 
 def _scores(rng: np.random.Generator, rubric: Rubric, years: np.ndarray, school_effect: np.ndarray,
-            per_teacher: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            per_teacher: int | None = None, weak_share: float = _TARGET_WEAK
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indicator scores, averages of 1-4 observations of a true score (NaN where not observed), with the
     observations themselves ((n, k, 4), zero past each teacher's count) and each teacher's count."""
     lo, hi = rubric.scale_min, rubric.scale_max
     difficulty = tuple(_difficulty(i) for i in rubric.indicators)
-    centre, spread = _calibration(lo, hi, rubric.weak_below, rubric.strong_at_least, difficulty)
+    centre, spread = _calibration(lo, hi, rubric.weak_below, rubric.strong_at_least, difficulty, weak_share)
     n, k = len(years), len(difficulty)
     novice = -np.exp(-years / 3.0)
     novice = (novice - novice.mean()) / novice.std() if n > 1 and novice.std() > 0 else np.zeros(n)

@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "classroom observation, labelled headers, names, dates, observers (repeatable)")
     s.add_argument("--observations-per-teacher", type=int, metavar="N",
                    help="observe every teacher N times (1 to 6) in both files; default 1 to 4, more for new teachers")
+    s.add_argument("--weak-share", type=float, metavar="SHARE",
+                   help="expected share of scores below the rubric's weak_below (default 0.165); more refinement "
+                        "areas make a denser district (benchmarks use 0.3)")
     s.add_argument("--rubric", default="team")
     return s
 
@@ -40,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if args.city:
         from ..synth_city import MAX_APPLICANTS, write_city
 
-        if args.schools > MAX_APPLICANTS or args.schools_out or args.observations:
+        if args.schools > MAX_APPLICANTS or args.schools_out or args.observations or args.weak_share is not None:
             raise InputError([Problem("command line", f"--city writes one schools file of at most "
-                                                      f"{MAX_APPLICANTS:,} schools to --out (no --schools-out or "
-                                                      "--observations)", column="--city")])
+                                                      f"{MAX_APPLICANTS:,} schools to --out (no --schools-out, "
+                                                      "--observations or --weak-share)", column="--city")])
         print(f"wrote {write_city(args.out, args.schools, args.seed)} applicant schools to {args.out}")
         return EXIT_OK
     bad = [p for p in args.observations if Path(p).suffix.lower() not in (".csv", ".xlsx")]
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                                   column="--observations", value=p) for p in bad])
     rubric = load_rubric(args.rubric)
     n_t, n_s = write_district(args.out, args.schools, args.mean_size, args.seed, args.schools_out, rubric,
-                              args.observations_per_teacher)
+                              args.observations_per_teacher, args.weak_share)
     print(f"wrote {n_t} teachers in {n_s} schools to {args.out}" +
           (f" and {args.schools_out}" if args.schools_out else ""))
     if args.observations:
