@@ -149,3 +149,26 @@ def test_unbuilt_lemon_is_unavailable_and_named_in_the_error(monkeypatch: pytest
     finally:
         monkeypatch.delenv("MATCHER_LEMON_LIB")
         lemon._load.cache_clear()
+
+
+@needs_lemon
+@pytest.mark.parametrize("seed", range(6))
+def test_fractional_duals_are_an_optimal_dual_of_the_matching_lp(seed: int) -> None:
+    """4 x the potentials: nonnegative, covering every edge (y_u + y_v >= w), and summing to 4 x the LP optimum that
+    HiGHS finds for max w.x with x(delta(v)) <= 1 (an odd cycle makes it fractional: a triangle is 1.5)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(seed)
+    n, m = 40, 300
+    u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    w = rng.integers(1, 12, len(u))
+    pot = lemon.fractional_duals(n, u, v, w)
+    assert (pot >= 0).all() and (pot[u] + pot[v] >= 4 * w).all()
+    a = sparse.csr_matrix((np.ones(2 * len(u)), (np.r_[u, v], np.r_[np.arange(len(u)), np.arange(len(u))])),
+                          shape=(n, len(u)))
+    lp = -linprog(-w, A_ub=a, b_ub=np.ones(n), bounds=(0, None), method="highs").fun
+    assert pot.sum() == round(4 * lp)
+    assert list(lemon.fractional_duals(3, np.array([0, 1, 0]), np.array([1, 2, 2]), np.array([1, 1, 1]))) == [2, 2, 2]

@@ -13,7 +13,7 @@ from ..errors import InfeasibleError, InputError, Problem
 from ..io.teachers import TeacherTable
 from ..parallel import fork_map
 from ..policy import Policy, policy_to_dict
-from . import solvers
+from . import large, solvers
 from .explain import describe_pairs, unmatched_reasons
 from .model import Group, Scoring, build_group, build_scoring
 from .result import Pair, PairingResult, Unmatched
@@ -44,6 +44,7 @@ class _Run:
     methods: dict[str, int] = field(default_factory=dict)
     optimal: bool = True
     unproven: int = 0  # pools whose optimum a time limit left unproven
+    large: dict[str, int] = field(default_factory=dict)  # pools of the large route: counts and their proven bound
 
     @property
     def one_way(self) -> bool:
@@ -134,6 +135,7 @@ class _Outcome:
     optimal: bool
     pairs: list[Pair] = field(default_factory=list)
     cost_units: int = 0  # value the pool gives up by holding earlier pairs, against solving it afresh
+    large: dict[str, int] = field(default_factory=dict)  # the large route's counts (pairing.large)
 
 
 def _solve_edges(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray, fixed_ix: list[int],
@@ -183,10 +185,13 @@ def _held(run: _Run, pos: dict[int, int], arc_ix: dict[tuple[int, int], int], fi
 
 
 def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str,
-                 hold: Sequence[tuple[int, int, str]] = ()) -> _Outcome:
+                 hold: Sequence[tuple[int, int, str]] = (), large_pool: bool = False) -> _Outcome:
     """Solve one pool: its pairs and the reasons of those left out. fixed: one-way must-pairs (partner, target);
     hold: earlier pairs kept while still allowed, (a, b, origin) in order of precedence."""
     m = len(g.members)
+    if large_pool:
+        a, b, primary, chosen, out = _solve_large(run, g, origin, hold)
+        return _explain_pool(run, g, a, b, primary, chosen, out)
     if run.one_way:
         arcs = g.allowed & (g.help > 0)
         a, b = np.nonzero(arcs)
@@ -225,6 +230,44 @@ def _solve_group(run: _Run, g: Group, fixed: list[tuple[int, int]], origin: str,
     if run.price_stability and held:
         fresh = _solve_edges(run, g, a, b, primary, fixed_ix, tie_breaks=False)
         out.cost_units = int(primary[fresh.chosen].sum()) - int(sum(int(primary[e]) for e in chosen))
+    return _explain_pool(run, g, a, b, primary, chosen, out)
+
+
+def _solve_large(run: _Run, g: Group, origin: str, hold: Sequence[tuple[int, int, str]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str], _Outcome]:
+    """A large pool (pairing.large; mutual mode): earlier pairs still allowed are held first, as in the dense
+    route, and the rest of the pool is solved exactly without listing its every pair."""
+    pos = {int(x): i for i, x in enumerate(g.members.tolist())}
+    active = np.ones(len(g.members), dtype=bool)
+    held: list[tuple[int, int, str]] = []
+    for x, y, why in hold:
+        i, j = pos.get(x), pos.get(y)
+        if i is None or j is None or not (active[i] and active[j] and g.allowed[i, j]):
+            continue
+        if int(g.help[i, j]) + int(g.help[j, i]) > 0:
+            held.append((min(i, j), max(i, j), why))
+            active[[i, j]] = False
+    sol = large.solve(g, lambda a, b, p: _weights(run, g, a, b, p), active, run.policy.time_limit_seconds)
+    ha = np.array([i for i, _, _ in held], dtype=np.int64)
+    hb = np.array([j for _, j, _ in held], dtype=np.int64)
+    a, b = np.concatenate([ha, sol.a]), np.concatenate([hb, sol.b])
+    primary = g.help[a, b].astype(np.int64) + g.help[b, a]
+    chosen = {k: why for k, (_, _, why) in enumerate(held)} | {len(held) + k: origin for k in range(len(sol.a))}
+    out = _Outcome([], {}, "large", sol.optimal)
+    out.large = {"pools": 1, "teachers": int(active.sum()), "rounds": sol.rounds, "pairs_scanned": sol.pairs_scanned,
+                 "pairs_solved": sol.pairs_solved, "bound_gap_units": sol.bound - int(sol.value.sum()),
+                 "unproven": int(not sol.optimal)}
+    if run.price_stability and held:
+        fresh = large.solve(g, lambda a, b, p: _weights(run, g, a, b, p, tie_breaks=False), None,
+                            run.policy.time_limit_seconds)
+        out.cost_units = int(fresh.value.sum()) - int(primary.sum())
+    return a, b, primary, chosen, out
+
+
+def _explain_pool(run: _Run, g: Group, a: np.ndarray, b: np.ndarray, primary: np.ndarray, chosen: dict[int, str],
+                  out: _Outcome) -> _Outcome:
+    """The pool's chosen pairs (edge index -> origin over the pairs a, b worth primary) and why the others have
+    none."""
     taken: dict[int, int] = {}
     value_of: dict[int, float] = {}
     for e, why in sorted(chosen.items()):
@@ -248,12 +291,13 @@ class _Task:
     other_school_only: bool = False
     km: np.ndarray | None = None
     hold: tuple[tuple[int, int, str], ...] = ()  # earlier pairs kept while allowed: (a, b, origin)
+    large: bool = False  # solved by pairing.large (a pool above large.LARGE_POOL)
 
 
 def _run_task(run: _Run, task: _Task) -> _Outcome:
     g = build_group(run.table, run.scoring, run.policy, task.members, run.forbidden,
-                    other_school_only=task.other_school_only, km=task.km)
-    out = _solve_group(run, g, task.fixed, task.origin, list(task.hold))
+                    other_school_only=task.other_school_only, km=task.km, compact=task.large)
+    out = _solve_group(run, g, task.fixed, task.origin, list(task.hold), large_pool=task.large)
     out.pairs = _make_pairs(run, out.chosen)  # explained here, so that workers share this work too
     return out
 
@@ -275,6 +319,8 @@ def _run_tasks(run: _Run, tasks: list[_Task], workers: int, progress: Progress |
         run.optimal &= o.optimal
         run.unproven += not o.optimal
         run.cost_units += o.cost_units
+        for k, v in o.large.items():
+            run.large[k] = run.large.get(k, 0) + v
 
 
 def _check_must_pairs(run: _Run, must: list[tuple[int, int]]) -> None:
@@ -395,13 +441,7 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     run.chosen.extend(forced)
     run.pairs.extend(_make_pairs(run, forced))
     free = np.array([i for i in range(len(table)) if i not in fixed_teachers], dtype=np.int64)
-    groups = _split(keys, free)
-    biggest = max((len(g) for g in groups), default=0)
-    if biggest > MAX_POOL:
-        raise InputError([Problem(policy_source, f"scope {policy.scope!r} makes a pool of {biggest:,} teachers; "
-                                                 f"pools are matched densely and are limited to {MAX_POOL:,} "
-                                                 "(use scope school, or district)", column="scope",
-                                  value=policy.scope)])
+    groups, large_groups = _large_pools(run, _split(keys, free), policy_source)
     must_by_key: dict[Any, list[tuple[int, int]]] = {}
     for a, b in (must if one_way else []):
         must_by_key.setdefault(keys[a], []).append((a, b))
@@ -410,8 +450,8 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     for a, b, why in run.hold:
         if keys[a] == keys[b]:
             hold_by_key.setdefault(keys[a], []).append((a, b, why))
-    _run_tasks(run, [_Task(m, must_by_key.get(keys[m[0]], []), "optimized", hold=tuple(hold_by_key.get(keys[m[0]], ())))
-                     for m in groups], workers, progress)
+    _run_tasks(run, [_Task(m, must_by_key.get(keys[m[0]], []), "optimized", hold=tuple(hold_by_key.get(keys[m[0]], ())),
+                           large=i in large_groups) for i, m in enumerate(groups)], workers, progress)
 
     # Stage 2: the cross-school fallback for whoever is still without a pair.
     fallback_value = 0.0
@@ -424,6 +464,36 @@ def pair_teachers(table: TeacherTable, policy: Policy | None = None, *,
     if progress:
         progress(1.0)
     return result
+
+
+def _large_pools(run: _Run, groups: list[np.ndarray], source: str) -> tuple[list[np.ndarray], set[int]]:
+    """The pools, with those above large.LARGE_POOL marked for the large route (their opted-out teachers, who pair
+    with nobody, split off into a small pool of their own); a pool above MAX_POOL that cannot take that route is
+    refused, saying why."""
+    p = run.policy
+    why_not = large.applicable(p.mode, p.areas, p.preference_weight, p.two_way_weight)
+    out: list[np.ndarray] = []
+    marked: set[int] = set()
+    if p.subject == "require_same":
+        # No pair crosses subjects, so each subject of a large pool is a pool of its own (a smaller pool keeps them
+        # together, so that its reasons can say the subject rule is what stands in a teacher's way).
+        groups = [part for m in groups
+                  for part in (_split(run.table.subject, m) if len(m) > large.LARGE_POOL else [m])]
+    for m in groups:
+        if len(m) <= large.LARGE_POOL or why_not:
+            if len(m) > MAX_POOL:
+                raise InputError([Problem(source, f"scope {p.scope!r} makes a pool of {len(m):,} teachers; pools "
+                                                  f"above {MAX_POOL:,} are matched only by the large-pool route, and "
+                                                  f"{why_not} (use scope school, or district)", column="scope",
+                                          value=p.scope)])
+            out.append(m)
+            continue
+        opted = run.table.opt_out[m] if p.respect_opt_out else np.zeros(len(m), dtype=bool)
+        marked.add(len(out))
+        out.append(m[~opted])
+        if opted.any():
+            out.append(m[opted])
+    return out, marked
 
 
 def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -554,6 +624,14 @@ def _decode(run: _Run, previous: Sequence[tuple[str, str]] | None, keep: Sequenc
         "warnings": list(t.warnings),
         "elapsed_seconds": round(time.perf_counter() - started, 4),
     }
+    if run.large:
+        # Pools of the large route (pairing.large): how much of each was listed, and the proven bound on the value.
+        gap = run.large["bound_gap_units"] / run.scoring.scale
+        summary["large_pools"] = {
+            "pools": run.large["pools"], "teachers": run.large["teachers"], "rounds": run.large["rounds"],
+            "candidate_pairs": run.large["pairs_scanned"] // 2, "pairs_solved": run.large["pairs_solved"],
+            "unproven": run.large["unproven"], "value_upper_bound": round(total + gap, 6),
+            "gap": round(gap / (total + gap), 6) if total + gap > 0 else 0.0}
     if previous is not None:
         summary["previous"] = _previous_summary(run, previous, chosen_keys, previous_source)
     if keep:

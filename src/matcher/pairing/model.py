@@ -96,8 +96,8 @@ class Scoring:
         if self.min_gap is None:  # thresholds: no gap rule, so a product of the area matrices
             s_h, s_l = self.strong[helpers], self.weak[learners]
             if not self.gap_size:
-                if self.scale == 1:
-                    return (s_h.astype(np.int64) * self.weights.astype(np.int64)) @ s_l.T.astype(np.int64)
+                if self.scale == 1:  # whole weights: float64 sums of them are exact, and BLAS is fast
+                    return np.rint((s_h * self.weights) @ s_l.T.astype(np.float64)).astype(np.int64)
                 return np.rint(self.scale * ((s_h * self.weights) @ s_l.T)).astype(np.int64)
             sh = np.nan_to_num(scores[helpers])
             sl = np.nan_to_num(scores[learners])
@@ -266,62 +266,108 @@ class Group:
 
 def build_group(table: TeacherTable, scoring: Scoring, policy: Policy, members: np.ndarray,
                 forbidden: set[tuple[int, int]], other_school_only: bool = False,
-                km: np.ndarray | None = None) -> Group:
-    """Matrices for one pool. km: (m, m) distances between the members' schools, when a limit applies."""
+                km: np.ndarray | None = None, compact: bool = False) -> Group:
+    """Matrices for one pool. km: (m, m) distances between the members' schools, when a limit applies.
+
+    compact (a large pool, pairing.large): the same matrices, built in blocks of rows, with value units in the
+    smallest integer type that holds twice the largest (so a pair's value never overflows), and the soft
+    preferences a read-only broadcast zero when the policy has none."""
     m = len(members)
-    help_raw = scoring.help_units(table.scores, members, members)
-    np.fill_diagonal(help_raw, 0)
+    rows = max(1, CHUNK // max(m, 1)) if compact else max(m, 1)
+    if compact:
+        top = _most_units(scoring, table.rubric.scale_max - table.rubric.scale_min)
+        dtype = next(t for t in (np.int8, np.int16, np.int32, np.int64) if 2 * top <= np.iinfo(t).max)
+        help_raw = np.empty((m, m), dtype=dtype)
+        for s in range(0, m, rows):
+            help_raw[s:s + rows] = _help_rows(table, scoring, members, s, min(s + rows, m))
+    else:
+        help_raw = _help_rows(table, scoring, members, 0, m)
     help_ = help_raw
     if policy.max_junior_years is not None:
         help_ = help_raw.copy()
         yrs = table.years[members]
-        junior = (yrs[None, :] - yrs[:, None]) > policy.max_junior_years  # helper i much junior to learner j
-        help_[junior] = 0
-    useful = (help_ > 0) | (help_.T > 0)
+        for s in range(0, m, rows):
+            junior = (yrs[None, :] - yrs[s:s + rows, None]) > policy.max_junior_years  # helper i much junior to j
+            help_[s:s + rows][junior] = 0
+    allowed = np.zeros((m, m), dtype=bool)
     refused: dict[str, np.ndarray] = {}
-    allowed = useful.copy()
+    any_soft = policy.subject in ("prefer_same", "prefer_cross") or policy.grade in ("prefer_same", "prefer_cross")
+    soft = np.zeros((m, m), dtype=np.int8 if compact else np.int64) if any_soft or not compact else \
+        np.broadcast_to(np.int8(0), (m, m))
+    pos = {int(g): i for i, g in enumerate(members.tolist())} if forbidden else {}
+    for s in range(0, m, rows):
+        e = min(s + rows, m)
+        useful = (help_[s:e] > 0) | (help_[:, s:e].T > 0)
+        ok = useful.copy()
+        for rule, mask in _rule_masks(table, policy, members, s, e, forbidden, pos, other_school_only, km):
+            hit = mask & useful
+            if rule and hit.any():
+                refused.setdefault(rule, np.zeros((m, m), dtype=bool))[s:e] = hit
+            ok &= ~mask
+        ok[np.arange(e - s), np.arange(s, e)] = False
+        allowed[s:e] = ok
+        if any_soft:
+            soft[s:e] = _soft_rows(table, policy, members, s, e)
+    return Group(members, help_, help_raw, allowed, soft, refused)
 
-    def refuse(rule: str, mask: np.ndarray) -> None:
-        nonlocal allowed
-        hit = mask & useful
-        if hit.any():
-            refused[rule] = hit
-            allowed &= ~mask
 
+def _most_units(scoring: Scoring, span: float) -> int:
+    """An upper bound on the value units one teacher can offer another: every weighted indicator covered, each
+    at the largest gap the rubric's scale allows when gaps are weighed."""
+    points = float(np.clip(scoring.weights, 0, None).sum()) * (span if scoring.gap_size else 1.0)
+    return int(np.ceil(scoring.scale * points)) + 1
+
+
+def _help_rows(table: TeacherTable, scoring: Scoring, members: np.ndarray, s: int, e: int) -> np.ndarray:
+    """Value units rows s..e of the pool offer every member (a teacher offers themself nothing)."""
+    out = scoring.help_units(table.scores, members[s:e], members)
+    out[np.arange(e - s), np.arange(s, e)] = 0
+    return out
+
+
+def _rule_masks(table: TeacherTable, policy: Policy, members: np.ndarray, s: int, e: int,
+                forbidden: set[tuple[int, int]], pos: dict[int, int], other_school_only: bool,
+                km: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """(rule, mask of the pairs it refuses) for rows s..e of the pool against every member, in RULES order
+    ("" for the other-school-only limit of the cross-school fallback, which is not a reason shown)."""
+    out: list[tuple[str, np.ndarray]] = []
+    rows = members[s:e]
     if policy.respect_opt_out:
         opt = table.opt_out[members]
-        refuse("opt_out", opt[:, None] | opt[None, :])
+        out.append(("opt_out", opt[s:e, None] | opt[None, :]))
     if forbidden:
-        pos = {int(g): i for i, g in enumerate(members.tolist())}
-        mask = np.zeros((m, m), dtype=bool)
+        mask = np.zeros((e - s, len(members)), dtype=bool)
         for a, b in forbidden:
             if a in pos and b in pos:
-                mask[pos[a], pos[b]] = mask[pos[b], pos[a]] = True
-        refuse("do_not_pair", mask)
-    subj = table.subject[members]
-    same_subject = subj[:, None] == subj[None, :]
+                for x, y in ((pos[a], pos[b]), (pos[b], pos[a])):
+                    if s <= x < e:
+                        mask[x - s, y] = True
+        out.append(("do_not_pair", mask))
     if policy.subject == "require_same":
-        refuse("subject", ~same_subject)
-    grades = table.grades[members]
-    need_distance = policy.grade != "any" or policy.max_grade_distance is not None
-    dist = grade_distance(grades[:, None], grades[None, :]) if need_distance else None
-    if policy.grade == "require_same" and dist is not None:
-        refuse("grade", dist > 0)
-    if policy.max_grade_distance is not None and dist is not None:
-        refuse("grade_distance", dist > policy.max_grade_distance)
+        out.append(("subject", table.subject[rows][:, None] != table.subject[members][None, :]))
+    if policy.grade != "any" or policy.max_grade_distance is not None:
+        dist = grade_distance(table.grades[rows][:, None], table.grades[members][None, :])
+        if policy.grade == "require_same":
+            out.append(("grade", dist > 0))
+        if policy.max_grade_distance is not None:
+            out.append(("grade_distance", dist > policy.max_grade_distance))
     if other_school_only:
-        sch = table.school_id[members]
-        allowed &= sch[:, None] != sch[None, :]
+        out.append(("", table.school_id[rows][:, None] == table.school_id[members][None, :]))
     if km is not None and policy.fallback_max_km is not None:
-        refuse("distance", km > policy.fallback_max_km)
-    np.fill_diagonal(allowed, False)
-    soft = np.zeros((m, m), dtype=np.int64)
+        out.append(("distance", km[s:e] > policy.fallback_max_km))
+    return out
+
+
+def _soft_rows(table: TeacherTable, policy: Policy, members: np.ndarray, s: int, e: int) -> np.ndarray:
+    """Soft-preference scores (0..2) of rows s..e of the pool with every member."""
+    rows = members[s:e]
+    soft = np.zeros((e - s, len(members)), dtype=np.int64)
+    same_subject = table.subject[rows][:, None] == table.subject[members][None, :]
     if policy.subject == "prefer_same":
         soft += same_subject
     elif policy.subject == "prefer_cross":
         soft += ~same_subject
-    if dist is not None and policy.grade == "prefer_same":
-        soft += dist == 0
-    elif dist is not None and policy.grade == "prefer_cross":
-        soft += dist > 0
-    return Group(members, help_, help_raw, allowed, soft, refused)
+    if policy.grade in ("prefer_same", "prefer_cross"):
+        dist = grade_distance(table.grades[rows][:, None], table.grades[members][None, :])
+        soft += (dist == 0) if policy.grade == "prefer_same" else (dist > 0)
+    return soft

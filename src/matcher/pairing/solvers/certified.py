@@ -54,8 +54,8 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     V = np.zeros((n, n), dtype=np.int64)
     V[u, v] = w
     V[v, u] = w
-    eid = {int(a) * n + int(b): i for i, (a, b) in enumerate(zip(np.minimum(u, v), np.maximum(u, v),
-                                                                   strict=True))}
+    edge_keys = np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v)
+    eid = (edge_keys, np.argsort(edge_keys, kind="stable"))
     rows, sigma = linear_sum_assignment(V, maximize=True)
     A = int(V[rows, sigma].sum())  # twice the LP bound, once the duals below confirm it
     # The duals certify the bound themselves, so nothing rests on the assignment solver being exact.
@@ -86,5 +86,7 @@ def _solve_keys(keys: np.ndarray, n: int, V: np.ndarray) -> np.ndarray:
     return blossom.solve(n, a, b, V[a, b])
 
 
-def _edge_ids(keys: np.ndarray, eid: dict[int, int]) -> np.ndarray:
-    return np.sort(np.array([eid[int(k)] for k in keys], dtype=np.int64))
+def _edge_ids(keys: np.ndarray, eid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The input's edge indices of the chosen (min * n + max) keys (eid: the input's keys and their sort order)."""
+    edge_keys, order = eid
+    return np.sort(order[np.searchsorted(edge_keys, keys, sorter=order)])

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import MatcherError
 from . import blossom
 
-ABI = 2  # lemon_matching_abi() of the shim this module speaks to
+ABI = 3  # lemon_matching_abi() of the shim this module speaks to
 MAX_WEIGHT = 2**56  # the shim's bound on |w| (LEMON's int64 duals are 4w, plus headroom); beyond it, rustworkx
 LIBRARY = Path(__file__).with_name("lemon_matching.so")
 INSTALL_HINT = "run `make lemon` (scripts/ensure-lemon.sh: apt-get install liblemon-dev, then g++ builds the shim)"
@@ -45,13 +45,14 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
     try:
         lib = ctypes.CDLL(str(path))
         abi = lib.lemon_matching_abi()
-        fn = lib.lemon_max_weight_matching
+        functions = (lib.lemon_max_weight_matching, lib.lemon_fractional_duals)  # or AttributeError
     except (OSError, AttributeError) as exc:
         return None, f"{path} did not load ({exc}); {INSTALL_HINT}"
     if abi != ABI:
         return None, f"{path} speaks ABI {abi}, this module {ABI}; rebuild it: {INSTALL_HINT}"
-    fn.restype = ctypes.c_int64
-    fn.argtypes = [ctypes.c_int64, ctypes.c_int64, _I64, _I64, _I64, _I64]
+    for fn in functions:
+        fn.restype = ctypes.c_int64
+        fn.argtypes = [ctypes.c_int64, ctypes.c_int64, _I64, _I64, _I64, _I64]
     return lib, ""
 
 
@@ -84,3 +85,19 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     if k < 0:
         raise MatcherError(f"LEMON matching failed: {_ERRORS.get(k, f'error {k}')}")
     return chosen[:k].copy()
+
+
+def fractional_duals(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """4 x an optimal dual of the fractional matching LP on these edges (int64 node potentials), from LEMON's
+    MaxWeightedFractionalMatching. Unchecked: the caller verifies pot >= 0 and pot[u] + pot[v] >= 4 w itself."""
+    lib, why = _load()
+    if lib is None:
+        raise MatcherError(f"LEMON's fractional matching is not available: {why}")
+    uu, vv, ww = (np.ascontiguousarray(a, dtype=np.int64) for a in (u, v, w))
+    if len(ww) and int(np.abs(ww).max()) > MAX_WEIGHT:
+        raise MatcherError("LEMON's fractional matching: a weight is beyond +-2^56")
+    pot = np.zeros(max(n, 1), dtype=np.int64)
+    k = lib.lemon_fractional_duals(n, len(uu), uu, vv, ww, pot)
+    if k < 0:
+        raise MatcherError(f"LEMON fractional matching failed: {_ERRORS.get(k, f'error {k}')}")
+    return pot[:n].copy()

@@ -8,6 +8,7 @@
 // (scaled potentials 2w, reduced costs up to 4w, blossom offsets doubled twice), and random graphs first went wrong
 // at weights near 2^62; we accept |w| <= 2^56 (about 7.2e16) and refuse more (lemon.py hands those to rustworkx).
 
+#include <lemon/fractional_matching.h>
 #include <lemon/matching.h>
 #include <lemon/smart_graph.h>
 
@@ -27,7 +28,7 @@ extern "C" {
 
 // Changes whenever the signature, meaning or weight bound of lemon_max_weight_matching does; lemon.py refuses
 // another value.
-int lemon_matching_abi(void) { return 2; }
+int lemon_matching_abi(void) { return 3; }
 
 // Maximum-weight (not maximum-cardinality) matching on nodes 0..n-1 and edges (u[i], v[i]) of weight w[i].
 // Writes the indices of the chosen edges, ascending, to chosen (room for min(m, n / 2) entries) and returns
@@ -66,6 +67,45 @@ int64_t lemon_max_weight_matching(int64_t n, int64_t m, const int64_t* u, const 
         }
         std::sort(chosen, chosen + k);
         return k;
+    } catch (const std::bad_alloc&) {
+        return -4;
+    } catch (...) {
+        return -5;
+    }
+}
+
+// Optimal dual of the fractional matching LP (max sum w x, x(delta(v)) <= 1, x >= 0) on nodes 0..n-1 and edges
+// (u[i], v[i], w[i]), through LEMON's MaxWeightedFractionalMatching without loops: writes each node's potential,
+// scaled by 4 (its dualScale for integer weights), to pot, and returns the sum of the potentials (4 times the LP
+// optimum), or an error as above. The caller checks the certificate itself (pot >= 0, pot[u] + pot[v] >= 4 w).
+int64_t lemon_fractional_duals(int64_t n, int64_t m, const int64_t* u, const int64_t* v, const int64_t* w,
+                               int64_t* pot) {
+    if (n < 0 || m < 0 || n > MAX_ITEMS || m > MAX_ITEMS) return -3;
+    for (int64_t i = 0; i < m; ++i) {
+        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) return -1;
+        if (w[i] > MAX_WEIGHT || w[i] < -MAX_WEIGHT) return -2;
+    }
+    try {
+        typedef lemon::SmartGraph Graph;
+        Graph g;
+        g.reserveNode(int(n));
+        g.reserveEdge(int(m));
+        std::vector<Graph::Node> nodes;
+        nodes.reserve(size_t(n));
+        for (int64_t i = 0; i < n; ++i) nodes.push_back(g.addNode());
+        Graph::EdgeMap<long long> weight(g);
+        for (int64_t i = 0; i < m; ++i) {
+            if (u[i] == v[i] || w[i] <= 0) continue;
+            weight[g.addEdge(nodes[size_t(u[i])], nodes[size_t(v[i])])] = (long long)w[i];
+        }
+        lemon::MaxWeightedFractionalMatching<Graph, Graph::EdgeMap<long long> > fm(g, weight, false);
+        fm.run();
+        int64_t sum = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            pot[i] = (int64_t)fm.nodeValue(nodes[size_t(i)]);
+            sum += pot[i];
+        }
+        return sum;
     } catch (const std::bad_alloc&) {
         return -4;
     } catch (...) {
