@@ -1,4 +1,5 @@
-"""Pairing benchmarks (issue 2, "Performance"): statewide, dense pool, one-way K = 2, every option on.
+"""Pairing benchmarks (issues 2 and 16): statewide end to end against pandas + networkx (the bundled-style district
+and a denser one), dense pools, scope district and scope all by subject statewide, one-way K = 2, every option on.
 
     python benchmarks/pairing.py [--quick] [--skip-baseline] [--write]
 
@@ -42,6 +43,15 @@ WEAK_BELOW, STRONG_AT_LEAST = 3.0, 4.0  # the IPI policy (TEAM rubric)
 
 # Targets from issue 2.
 TARGET_STATE_S, TARGET_STATE_MB, TARGET_SPEEDUP, TARGET_DENSE_S = 5.0, 2048.0, 10.0, 10.0
+# Targets from issue 16: every output at least 15x faster than networkx end to end (bundled-style and denser
+# districts); scope district <= 5 s and 1 GB, exact; scope all by subject <= 60 s and 4 GB, exact or a proven gap;
+# one-way K = 2 <= 5 s.
+TARGET_E2E_SPEEDUP, TARGET_DISTRICT_S, TARGET_DISTRICT_MB, TARGET_ALL_S, TARGET_ALL_MB, TARGET_ONE_WAY_S = \
+    15.0, 5.0, 1024.0, 60.0, 4096.0, 5.0
+DENSER_WEAK_SHARE = 0.3
+STATE_CASE, DENSER_CASE = "statewide, default policy (`matcher pair`)", \
+    f"statewide denser (--weak-share {DENSER_WEAK_SHARE}), default policy (`matcher pair`)"
+DISTRICT_CASE, ALL_CASE = "statewide, `--scope district`", "statewide, `--scope all --subject require_same`"
 
 ALL_OPTIONS_POLICY = """\
 # Every option on (benchmarks/pairing.py, case "all options"). Lists and --previous come from the command line.
@@ -277,6 +287,10 @@ def make_inputs(b: Bench) -> dict[str, Path]:
     b.say(f"generated {paths['state'].relative_to(REPO)}: {n_t} teachers in {n_s} schools "
           f"(synth --schools {STATE_SCHOOLS} --mean-size {STATE_MEAN} --seed {STATE_SEED}) "
           f"in {time.perf_counter() - t0:.1f} s")
+    paths["denser"] = DATA / "state_denser.csv"
+    n_t, n_s = write_district(paths["denser"], STATE_SCHOOLS, STATE_MEAN, STATE_SEED, weak_share=DENSER_WEAK_SHARE)
+    b.say(f"generated {paths['denser'].relative_to(REPO)}: {n_t} teachers in {n_s} schools (the same with "
+          f"--weak-share {DENSER_WEAK_SHARE})")
 
     # Dense pools of 2,000 teachers from the same file, opt-outs dropped. "dense" takes the teachers with the most
     # refinement x reinforcement areas (that is what makes a pool dense: ~1.7M of the 2.0M possible pairs are
@@ -338,20 +352,20 @@ print(json.dumps({"import": t1 - t0, "read": t2 - t1, "pair_teachers": t3 - t2,
 """
 
 
-def stage_breakdown(b: Bench, path: Path) -> None:
+def stage_breakdown(b: Bench, path: Path, case: str) -> None:
     out = DATA / "out" / "stages"
     if out.exists():
         shutil.rmtree(out)
-    r = run_child([sys.executable, "-c", _STAGES, str(path), str(out)], "stages")
+    r = run_child([sys.executable, "-c", _STAGES, str(path), str(out)], f"stages-{path.stem}")
     if r.code != 0:
         b.problem(f"statewide stage breakdown failed (exit {r.code}):\n{_tail(r.stderr)}")
         return
     st = json.loads(r.stdout.strip().splitlines()[-1])
     other = r.wall - sum(st[k] for k in ("import", "read", "pair_teachers", "write_outputs"))
-    b.note(f"where the statewide default run's time goes (one in-process run, {r.wall:.2f} s in all): "
+    b.note(f"where the time of `{case}` goes (one in-process run, {r.wall:.2f} s in all): "
            f"interpreter start and exit {other:.2f} s, imports {st['import']:.2f} s, read and validate "
            f"{st['read']:.2f} s, pair_teachers {st['pair_teachers']:.2f} s (of which the engine's solve_seconds "
-           f"{st['solve']:.2f} s), write_outputs (pairs.csv, unmatched.csv, summary.json, 1,800 HTML pages) "
+           f"{st['solve']:.2f} s), write_outputs (pairs.csv, unmatched.csv, summary.json, school pages, handouts) "
            f"{st['write_outputs']:.2f} s")
 
 
@@ -384,14 +398,16 @@ def _yes(flag: Any) -> str:
 
 # --- cases ----------------------------------------------------------------------------------------------
 
-def case_statewide(b: Bench, paths: dict[str, Path], run_baseline: bool, baseline_repeats: int) -> Row:
-    b.say("\n[1] statewide, default policy: `matcher pair` end to end vs pandas + networkx")
-    df = read_wide(paths["state"])
+def case_statewide(b: Bench, paths: dict[str, Path], run_baseline: bool, baseline_repeats: int,
+                   key: str = "state") -> Row:
+    case = STATE_CASE if key == "state" else DENSER_CASE
+    b.say(f"\n[1] {case}: end to end (every output) vs pandas + networkx")
+    df = read_wide(paths[key])
     cand = count_candidates(df, df["school_id"].to_numpy())
-    out = DATA / "out" / "statewide"
-    row = Row("statewide, default policy (`matcher pair`)", candidates=cand)
-    runs = b.children(row, [*matcher_cmd(), "pair", str(paths["state"]), "--out", str(out)], b.repeats, out,
-                      "statewide")
+    out = DATA / "out" / f"statewide_{key}"
+    row = Row(case, candidates=cand)
+    runs = b.children(row, [*matcher_cmd(), "pair", str(paths[key]), "--out", str(out)], b.repeats, out,
+                      f"statewide_{key}")
     b.rows.append(row)
     if not runs:
         return row
@@ -400,17 +416,23 @@ def case_statewide(b: Bench, paths: dict[str, Path], run_baseline: bool, baselin
     row.info = s
     b.say(f"  summary: total {s['total_value']:g}, {s['n_pairs']} pairs, optimal {s['optimal']}, "
           f"solve {s['solve_seconds']} s, solvers {s['solvers']}")
-    shutil.copyfile(out / "pairs.csv", DATA / "statewide_pairs.csv")  # kept for the all-options case
+    files = sum(1 for _ in out.rglob("*.html"))
+    b.say(f"  outputs: pairs.csv, unmatched.csv, summary.json and {files:,} HTML pages (school pages and handouts)")
+    row.info["html_files"] = files
+    if key == "state":
+        shutil.copyfile(out / "pairs.csv", DATA / "statewide_pairs.csv")  # kept for the all-options case
     check_pairs(b, df, out / "pairs.csv", s["total_value"])
-    stage_breakdown(b, paths["state"])
+    stage_breakdown(b, paths[key], case)
 
     if not run_baseline:
         row.ratio = "baseline skipped"
         return row
-    base = Row("statewide, pandas + networkx baseline", teachers=len(df), candidates=cand, optimal="exact")
-    bout = DATA / "out" / "baseline"
-    cmd = [sys.executable, str(HERE / "baseline_networkx.py"), str(paths["state"]), "--out", str(bout)]
-    bruns = b.children(base, cmd, baseline_repeats, bout, "baseline")
+    base_case = "statewide, pandas + networkx baseline" if key == "state" else \
+        f"statewide denser (--weak-share {DENSER_WEAK_SHARE}), pandas + networkx baseline"
+    base = Row(base_case, teachers=len(df), candidates=cand, optimal="exact")
+    bout = DATA / "out" / f"baseline_{key}"
+    cmd = [sys.executable, str(HERE / "baseline_networkx.py"), str(paths[key]), "--out", str(bout)]
+    bruns = b.children(base, cmd, baseline_repeats, bout, f"baseline_{key}")
     b.rows.append(base)
     if not bruns:
         row.ratio = "baseline failed"
@@ -492,6 +514,31 @@ def case_dense(b: Bench, paths: dict[str, Path], blossom_alone: bool) -> None:
         auto.ratio = f"{alone.best / auto.best:.1f}x faster than blossom alone"
         if cli.walls:
             cli.ratio = f"{alone.best / cli.best:.1f}x faster end to end than blossom alone's pair_teachers"
+
+
+def case_scopes(b: Bench, paths: dict[str, Path]) -> None:
+    """Statewide pools beyond a school: scope district, and scope all with subject require_same (a virtual
+    partnership within a subject across the state): the large-pool route (pairing.large)."""
+    for case, flags, repeats in ((DISTRICT_CASE, ["--scope", "district"], b.repeats),
+                                 (ALL_CASE, ["--scope", "all", "--subject", "require_same"], 1)):
+        b.say(f"\n[4] {case}")
+        out = DATA / "out" / case.split("`")[1].replace(" ", "_").replace("-", "")
+        row = Row(case)
+        runs = b.children(row, [*matcher_cmd(), "pair", str(paths["state"]), *flags, "--out", str(out)], repeats,
+                          out, out.name)
+        b.rows.append(row)
+        if not runs:
+            continue
+        s = _summary(out)
+        row.teachers, row.total, row.optimal, row.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+        big = s.get("large_pools", {})
+        row.candidates = big.get("candidate_pairs")
+        if big:
+            row.ratio = (f"large pools {big['pools']} ({big['teachers']:,} teachers): {big['pairs_solved']:,} pairs "
+                         f"solved of {big['candidate_pairs']:,}, bound {big['value_upper_bound']:g} (gap "
+                         f"{100 * big['gap']:.3f}%)")
+        b.say(f"  summary: total {s['total_value']:g}, {s['n_pairs']} pairs, optimal {s['optimal']}, solve "
+              f"{s['solve_seconds']} s, solvers {s['solvers']}, large pools {big}")
 
 
 def case_one_way(b: Bench, paths: dict[str, Path], default: Row) -> None:
@@ -579,7 +626,32 @@ def table(rows: list[Row]) -> str:
 def targets(b: Bench) -> list[str]:
     out = []
     by = {r.case: r for r in b.rows}
-    st = by.get("statewide, default policy (`matcher pair`)")
+    for case in (STATE_CASE, DENSER_CASE):
+        r = by.get(case)
+        if r and "speedup" in r.info:
+            out.append(_check(f"{case}: every output >= {TARGET_E2E_SPEEDUP:g}x faster than pandas + networkx end "
+                              "to end (issue 16)", r.info["speedup"] >= TARGET_E2E_SPEEDUP,
+                              f"{r.info['speedup']:.1f}x, best {r.best:.2f} s"))
+    r = by.get(DISTRICT_CASE)
+    if r and r.walls:
+        out.append(_check(f"{DISTRICT_CASE}: exact in <= {TARGET_DISTRICT_S:g} s and {TARGET_DISTRICT_MB:g} MB "
+                          "(issue 16; before: 30 s and 1.9 GB)",
+                          r.best <= TARGET_DISTRICT_S and r.peak <= TARGET_DISTRICT_MB and r.optimal == "yes",
+                          f"best {r.best:.2f} s, {r.peak:.0f} MB, optimal {r.optimal}"))
+    r = by.get(ALL_CASE)
+    if r and r.walls:
+        gap = r.info.get("large_pools", {}).get("gap")
+        out.append(_check(f"{ALL_CASE}: exact, or a proven gap stated, within {TARGET_ALL_S:g} s and "
+                          f"{TARGET_ALL_MB:g} MB (issue 16; before: refused above 8,000 teachers)",
+                          r.best <= TARGET_ALL_S and r.peak <= TARGET_ALL_MB
+                          and (r.optimal == "yes" or gap is not None),
+                          f"{r.best:.2f} s, {r.peak:.0f} MB, optimal {r.optimal}, gap {gap}"))
+    r = by.get("statewide, one-way K = 2")
+    if r and r.walls:
+        out.append(_check(f"statewide one-way K = 2 <= {TARGET_ONE_WAY_S:g} s (issue 16; before: 9.9 s)",
+                          r.best <= TARGET_ONE_WAY_S and r.optimal == "yes",
+                          f"best {r.best:.2f} s, optimal {r.optimal}"))
+    st = by.get(STATE_CASE)
     if st and st.walls:
         out.append(_check(f"statewide `matcher pair` wall <= {TARGET_STATE_S:g} s", st.best <= TARGET_STATE_S,
                           f"best {st.best:.2f} s, median {st.median:.2f} s"))
@@ -674,7 +746,7 @@ def write_results(b: Bench, args: argparse.Namespace, elapsed: float) -> None:
         "",
         table(b.rows),
         "",
-        "## Targets (issue 2)",
+        "## Targets (issues 2 and 16)",
         "",
         *targets(b),
         "",
@@ -715,7 +787,9 @@ def main() -> int:
     b.say(f"machine: {m['cpu']}, {m['cores']}, {m['ram']}; Python {m['python']}; matcher via {matcher_cmd()}")
     paths = make_inputs(b)
     default = case_statewide(b, paths, not args.skip_baseline, 1 if args.quick else 3)
+    case_statewide(b, paths, not args.skip_baseline, 1 if args.quick else 3, key="denser")
     case_dense(b, paths, blossom_alone=not args.quick)
+    case_scopes(b, paths)
     case_one_way(b, paths, default)
     case_all_options(b, paths, default)
     elapsed = time.perf_counter() - started

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(s: dict[str, Any], out: Path) -> None:
-    proven = "yes" if s["optimal"] else f"no ({s['unproven_pools']} pools hit the time limit)"
+    proven = "yes" if s["optimal"] else f"no ({s['unproven_pools']} pools unproven)"
     rows = [("schools", s["n_schools"]), ("teachers", s["n_teachers"]), ("pairs", s["n_pairs"]),
             ("teachers paired", s["n_paired_teachers"]), ("teachers unmatched", s["n_unmatched"]),
             ("total value", f"{s['total_value']:g}"), ("optimal (proven)", proven),
@@ -142,6 +142,13 @@ def _print_table(s: dict[str, Any], out: Path) -> None:
         rows.insert(3, ("cross-school pairs", s["cross_school_pairs"]))
     if s.get("two_way_pairs") is not None:
         rows.insert(4, ("pairs where each can support the other", s["two_way_pairs"]))
+    big = s.get("large_pools")
+    if big:
+        rows.insert(7, ("large pools", f"{big['pools']} ({big['teachers']:,} teachers): {big['pairs_solved']:,} of "
+                                       f"{big['candidate_pairs']:,} candidate pairs solved"))
+        if big["unproven"]:
+            rows.insert(8, ("value upper bound", f"{big['value_upper_bound']:g} (proven; gap "
+                                                 f"{100 * big['gap']:.3f}%)"))
     if "previous" in s:
         pv = s["previous"]
         rows.append(("previous pairs kept/broken/new", f"{pv['kept']}/{pv['broken']}/{pv['new']}"))

@@ -471,7 +471,7 @@ def _large_pools(run: _Run, groups: list[np.ndarray], source: str) -> tuple[list
     with nobody, split off into a small pool of their own); a pool above MAX_POOL that cannot take that route is
     refused, saying why."""
     p = run.policy
-    why_not = large.applicable(p.mode, p.areas, p.preference_weight, p.two_way_weight)
+    why_not = large.applicable(p.mode, p.solver, p.preference_weight, p.two_way_weight)
     out: list[np.ndarray] = []
     marked: set[int] = set()
     if p.subject == "require_same":

@@ -35,7 +35,7 @@ from .solvers import lemon
 # dense route (every candidate pair, pairing.solvers) is as fast.
 LARGE_POOL = 1_000
 _START_PER_TEACHER = 16  # each teacher's best pairs to start from
-_ADD_PER_TEACHER = 32  # violated dual constraints added per teacher and round
+_ADD_PER_TEACHER = 48  # violated dual constraints added per teacher and round
 MAX_RESTRICTED = 6_000_000  # pairs the final exact matching may take; beyond, the gap is reported instead
 MAX_ROUNDS = 60
 
@@ -54,8 +54,10 @@ class LargeSolution:
     pairs_solved: int  # pairs the last exact matching took
 
 
-def applicable(policy_mode: str, areas: str, preference_weight: float, two_way_weight: float) -> str:
+def applicable(policy_mode: str, solver: str, preference_weight: float, two_way_weight: float) -> str:
     """'' when the large route can take a pool under this policy, else why not."""
+    if solver != "auto":
+        return f"solver {solver!r} was asked for"
     if policy_mode != "mutual":
         return "one-way pairing is matched densely"
     if preference_weight > 0 or two_way_weight > 0:
@@ -91,10 +93,9 @@ def _top(v: np.ndarray, score: np.ndarray, k: int, s: int) -> tuple[np.ndarray, 
     return rows[keep] + s, cols[keep].astype(np.int64)
 
 
-def _top_sparse(score: np.ndarray, k: int, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k best columns among the few where score > 0 (cheaper than _top when they are few)."""
-    r, c = np.nonzero(score > 0)
-    order = np.lexsort((-score[r, c], r))
+def _top_pairs(r: np.ndarray, c: np.ndarray, score: np.ndarray, k: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of the pairs (r, c) with their scores (r ascending, as np.nonzero gives them), each row's k best."""
+    order = np.lexsort((-score, r))
     r, c = r[order], c[order]
     first = np.searchsorted(r, r, side="left")  # where each row's run starts
     keep = np.arange(len(r)) - first < k
@@ -135,14 +136,19 @@ def solve(g: Group, weights: Weights, active: np.ndarray | None = None,
         pot = lemon.fractional_duals(n, a, b, p) if len(a) else np.zeros(n, dtype=np.int64)
         pot = np.maximum(pot, 0)  # (LEMON's are; a valid bound needs y >= 0 whatever it returns)
         over4, adds = 0, []
-        pot32 = pot.astype(np.int32) if int(pot.max(initial=0)) < 2**29 else pot
+        # 4 (p_uv - y_u - y_v) in the narrowest type that holds it (a pair worth nothing has no excess: y >= 0).
+        small = np.int16 if 4 * int(values.max(initial=0)) + 2 * int(pot.max(initial=0)) < 2**15 else np.int64
+        pot_s = pot.astype(small)
         for s, e in blocks:
-            v = values[s:e]
-            excess = 4 * v.astype(pot32.dtype) - pot32[s:e, None] - pot32[None, :]  # 4 (p_uv - y_u - y_v)
-            excess[v <= 0] = 0
-            if excess.max(initial=0) > 0:
-                over4 += int(excess[excess > 0].sum())
-                adds.append(_top_sparse(excess, _ADD_PER_TEACHER, s))
+            excess = values[s:e].astype(small)
+            excess *= 4
+            excess -= pot_s[s:e, None]
+            excess -= pot_s[None, :]
+            r, c = np.nonzero(excess > 0)
+            if len(r):
+                x = excess[r, c].astype(np.int64)
+                over4 += int(x.sum())
+                adds.append(_top_pairs(r, c, x, _ADD_PER_TEACHER, s))
         # Each violated pair was counted from both ends: U(y) = sum(y) + sum over pairs of the excess.
         b4 = int(pot.sum()) + over4 // 2
         bound4 = b4 if bound4 is None else min(bound4, b4)
