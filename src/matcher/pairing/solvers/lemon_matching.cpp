@@ -22,6 +22,41 @@ namespace {
 const int64_t MAX_WEIGHT = int64_t(1) << 56;
 const int64_t MAX_ITEMS = int64_t(1) << 29;  // LEMON numbers nodes and arcs (2 per edge) with int
 
+typedef lemon::SmartGraph Graph;
+typedef Graph::EdgeMap<long long> Weights;
+
+// 0, or the error code of an input the shim refuses (see lemon_max_weight_matching).
+int64_t check(int64_t n, int64_t m, const int64_t* u, const int64_t* v, const int64_t* w) {
+    if (n < 0 || m < 0 || n > MAX_ITEMS || m > MAX_ITEMS) return -3;
+    for (int64_t i = 0; i < m; ++i) {
+        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) return -1;
+        if (w[i] > MAX_WEIGHT || w[i] < -MAX_WEIGHT) return -2;
+    }
+    return 0;
+}
+
+// The caller's graph in LEMON's terms: nodes 0..n-1, and each edge that can be in a maximum-weight (fractional)
+// matching (no self-loop, weight > 0) with its position in the caller's arrays.
+struct Input {
+    Graph g;
+    std::vector<Graph::Node> nodes;
+    Weights weight;
+    std::vector<int64_t> index;  // LEMON edge id -> position in the caller's arrays
+
+    Input(int64_t n, int64_t m, const int64_t* u, const int64_t* v, const int64_t* w) : weight(g) {
+        g.reserveNode(int(n));
+        g.reserveEdge(int(m));
+        nodes.reserve(size_t(n));
+        for (int64_t i = 0; i < n; ++i) nodes.push_back(g.addNode());
+        index.reserve(size_t(m));
+        for (int64_t i = 0; i < m; ++i) {
+            if (u[i] == v[i] || w[i] <= 0) continue;
+            weight[g.addEdge(nodes[size_t(u[i])], nodes[size_t(v[i])])] = (long long)w[i];
+            index.push_back(i);
+        }
+    }
+};
+
 }  // namespace
 
 extern "C" {
@@ -37,33 +72,14 @@ int lemon_matching_abi(void) { return 3; }
 // -5 any other C++ exception.
 int64_t lemon_max_weight_matching(int64_t n, int64_t m, const int64_t* u, const int64_t* v, const int64_t* w,
                                   int64_t* chosen) {
-    if (n < 0 || m < 0 || n > MAX_ITEMS || m > MAX_ITEMS) return -3;
-    for (int64_t i = 0; i < m; ++i) {
-        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) return -1;
-        if (w[i] > MAX_WEIGHT || w[i] < -MAX_WEIGHT) return -2;
-    }
+    if (int64_t bad = check(n, m, u, v, w)) return bad;
     try {
-        typedef lemon::SmartGraph Graph;
-        Graph g;
-        g.reserveNode(int(n));
-        g.reserveEdge(int(m));
-        std::vector<Graph::Node> nodes;
-        nodes.reserve(size_t(n));
-        for (int64_t i = 0; i < n; ++i) nodes.push_back(g.addNode());
-        Graph::EdgeMap<long long> weight(g);
-        std::vector<int64_t> index;  // LEMON edge id -> position in the caller's arrays
-        index.reserve(size_t(m));
-        for (int64_t i = 0; i < m; ++i) {
-            if (u[i] == v[i] || w[i] <= 0) continue;  // neither can be in a maximum-weight matching
-            Graph::Edge e = g.addEdge(nodes[size_t(u[i])], nodes[size_t(v[i])]);
-            weight[e] = (long long)w[i];
-            index.push_back(i);
-        }
-        lemon::MaxWeightedMatching<Graph, Graph::EdgeMap<long long> > mwm(g, weight);
+        Input in(n, m, u, v, w);
+        lemon::MaxWeightedMatching<Graph, Weights> mwm(in.g, in.weight);
         mwm.run();
         int64_t k = 0;
-        for (Graph::EdgeIt e(g); e != lemon::INVALID; ++e) {
-            if (mwm.matching(Graph::Edge(e))) chosen[k++] = index[size_t(g.id(e))];
+        for (Graph::EdgeIt e(in.g); e != lemon::INVALID; ++e) {
+            if (mwm.matching(Graph::Edge(e))) chosen[k++] = in.index[size_t(in.g.id(e))];
         }
         std::sort(chosen, chosen + k);
         return k;
@@ -80,29 +96,14 @@ int64_t lemon_max_weight_matching(int64_t n, int64_t m, const int64_t* u, const 
 // optimum), or an error as above. The caller checks the certificate itself (pot >= 0, pot[u] + pot[v] >= 4 w).
 int64_t lemon_fractional_duals(int64_t n, int64_t m, const int64_t* u, const int64_t* v, const int64_t* w,
                                int64_t* pot) {
-    if (n < 0 || m < 0 || n > MAX_ITEMS || m > MAX_ITEMS) return -3;
-    for (int64_t i = 0; i < m; ++i) {
-        if (u[i] < 0 || u[i] >= n || v[i] < 0 || v[i] >= n) return -1;
-        if (w[i] > MAX_WEIGHT || w[i] < -MAX_WEIGHT) return -2;
-    }
+    if (int64_t bad = check(n, m, u, v, w)) return bad;
     try {
-        typedef lemon::SmartGraph Graph;
-        Graph g;
-        g.reserveNode(int(n));
-        g.reserveEdge(int(m));
-        std::vector<Graph::Node> nodes;
-        nodes.reserve(size_t(n));
-        for (int64_t i = 0; i < n; ++i) nodes.push_back(g.addNode());
-        Graph::EdgeMap<long long> weight(g);
-        for (int64_t i = 0; i < m; ++i) {
-            if (u[i] == v[i] || w[i] <= 0) continue;
-            weight[g.addEdge(nodes[size_t(u[i])], nodes[size_t(v[i])])] = (long long)w[i];
-        }
-        lemon::MaxWeightedFractionalMatching<Graph, Graph::EdgeMap<long long> > fm(g, weight, false);
+        Input in(n, m, u, v, w);
+        lemon::MaxWeightedFractionalMatching<Graph, Weights> fm(in.g, in.weight, false);
         fm.run();
         int64_t sum = 0;
         for (int64_t i = 0; i < n; ++i) {
-            pot[i] = (int64_t)fm.nodeValue(nodes[size_t(i)]);
+            pot[i] = (int64_t)fm.nodeValue(in.nodes[size_t(i)]);
             sum += pot[i];
         }
         return sum;
