@@ -137,9 +137,10 @@ def test_server_killed_during_a_job(make_database: Any, tmp_path: Path) -> None:
             before = c.get(f"{server.url}/v1/pairings/{done['id']}/pairs.csv", headers=_h(keys)).content
             ds = c.post(f"{server.url}/v1/datasets/synthetic", json={"schools": 600, "mean_size": 40, "seed": 3},
                         headers=_h(keys)).json()
-            # One-way pairing with two targets per partner solves for several seconds: long enough to kill it.
+            # One-way pairing with two targets per partner, CP-SAT on every school, solves for several seconds: long
+            # enough to kill it (the default one-way route takes about 2 s here).
             r = c.post(f"{server.url}/v1/pairings", json={"dataset_id": ds["id"], "policy": {
-                "mode": "one_way", "max_targets_per_partner": 2}}, headers=_h(keys))
+                "mode": "one_way", "max_targets_per_partner": 2, "solver": "cpsat"}}, headers=_h(keys))
             slow = r.json()["id"]
             running = _wait(c, server.url, keys, slow, ("running", "succeeded", "failed"))
             assert running["status"] == "running", running
