@@ -237,6 +237,13 @@ def _summary(out_dir: Path) -> dict[str, Any]:
     return json.loads((out_dir / "summary.json").read_text())
 
 
+def _record(row: Row, out_dir: Path) -> dict[str, Any]:
+    """The run's summary.json, its teachers, total and optimality (and the whole summary as info) put on row."""
+    s = _summary(out_dir)
+    row.teachers, row.total, row.optimal, row.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+    return s
+
+
 # --- inputs ---------------------------------------------------------------------------------------------
 
 def score_columns(df: pd.DataFrame) -> list[str]:
@@ -411,9 +418,7 @@ def case_statewide(b: Bench, paths: dict[str, Path], run_baseline: bool, baselin
     b.rows.append(row)
     if not runs:
         return row
-    s = _summary(out)
-    row.teachers, row.total, row.optimal = s["n_teachers"], s["total_value"], _yes(s["optimal"])
-    row.info = s
+    s = _record(row, out)
     b.say(f"  summary: total {s['total_value']:g}, {s['n_pairs']} pairs, optimal {s['optimal']}, "
           f"solve {s['solve_seconds']} s, solvers {s['solvers']}")
     files = sum(1 for _ in out.rglob("*.html"))
@@ -493,8 +498,7 @@ def case_dense(b: Bench, paths: dict[str, Path], blossom_alone: bool) -> None:
                           b.repeats, out, name)
         b.rows.append(cli)
         if runs:
-            s = _summary(out)
-            cli.teachers, cli.total, cli.optimal, cli.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+            s = _record(cli, out)
             b.say(f"  summary: total {s['total_value']:g}, solve {s['solve_seconds']} s, solvers {s['solvers']}")
         auto = library_rows(b, f"{label}: pair_teachers, solver auto", paths[name], "auto", b.repeats, cand)
         b.rows.append(auto)
@@ -529,8 +533,7 @@ def case_scopes(b: Bench, paths: dict[str, Path]) -> None:
         b.rows.append(row)
         if not runs:
             continue
-        s = _summary(out)
-        row.teachers, row.total, row.optimal, row.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+        s = _record(row, out)
         big = s.get("large_pools", {})
         row.candidates = big.get("candidate_pairs")
         if big:
@@ -552,8 +555,7 @@ def case_one_way(b: Bench, paths: dict[str, Path], default: Row) -> None:
     b.rows.append(row)
     if not runs:
         return
-    s = _summary(out)
-    row.teachers, row.total, row.optimal, row.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+    s = _record(row, out)
     b.say(f"  summary: total {s['total_value']:g}, {s['n_pairs']} pairs, solve {s['solve_seconds']} s, "
           f"solvers {s['solvers']}")
     if default.walls:
@@ -594,8 +596,7 @@ def case_all_options(b: Bench, paths: dict[str, Path], default: Row) -> None:
     b.rows.append(row)
     if not runs:
         return
-    s = _summary(out)
-    row.teachers, row.total, row.optimal, row.info = s["n_teachers"], s["total_value"], _yes(s["optimal"]), s
+    s = _record(row, out)
     pv = s.get("previous", {})
     b.say(f"  summary: total {s['total_value']:g}, {s['n_pairs']} pairs ({s['must_pairs']} must, "
           f"{s['cross_school_pairs']} cross-school), previous kept/broken/new {pv.get('kept')}/{pv.get('broken')}/"
