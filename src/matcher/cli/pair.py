@@ -70,7 +70,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="a score observed several times: mean (default), median, or latest (by observation_date)")
     p.add_argument("--solver", help="auto (default), blossom, certified, cpsat or networkx")
     p.add_argument("--time-limit", type=float, dest="time_limit_seconds",
-                   help="one-way mode: seconds per school for CP-SAT; past it the summary says optimal: false")
+                   help="seconds per pool for one-way mode's CP-SAT and for the large-pool route; past it the "
+                        "summary says optimal: false (the large-pool route also states a proven bound)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="processes for the per-school solves (default: up to 2; the answer never depends on it)")
     return p
